@@ -1,0 +1,54 @@
+"""`load(name, ...)`: the single entry point from a dataset name to a Dataset."""
+from lth_keras.data import (corruption as corruption_lib, label_noise as noise_lib,
+                            mnist5k, subset, synthetic, tfds_source, user_npz)
+from lth_keras.data.dataset import Dataset
+from lth_keras.data.splits import Splits
+
+DATASETS = ("mnist5k", "synthetic")
+ACCEPTED = ("'mnist5k' (bundled, offline), 'synthetic' (for tests), "
+            "'tfds:<name>' (e.g. 'tfds:mnist', 'tfds:cifar10'), "
+            "or a path ending in '.npz'")
+
+
+def load(name, *, data_dir=None, seed=0, label_noise=0.0,
+         label_noise_kind="symmetric", corruption=None, train_fraction=1.0,
+         augment=False, validation_size=None):
+    """Returns the Dataset `name`, its training split transformed in order:
+    `train_fraction` subset, then `label_noise`, then `corruption`; all seeded
+    by `seed`. Validation and test are never transformed.
+    """
+    noise_lib.check_arguments(label_noise, label_noise_kind)
+    corruption_lib.check_argument(corruption)
+    subset.check_argument(train_fraction)
+    if validation_size is not None and (not isinstance(validation_size, int)
+                                        or validation_size < 0):
+        raise ValueError(f"validation_size must be None or an int >= 0, "
+                         f"got {validation_size!r}")
+    splits = _read(name, data_dir, seed, validation_size)
+    images, labels = splits.train
+    if train_fraction < 1.0:
+        kept = subset.stratified_subset(labels, train_fraction, seed)
+        images, labels = images[kept], labels[kept]
+    if label_noise > 0.0:
+        labels = noise_lib.add_label_noise(labels, label_noise, label_noise_kind,
+                                           splits.num_classes, seed, name)
+    if corruption == "random_labels_shuffled_pixels":
+        images, labels = corruption_lib.random_labels_shuffled_pixels(
+            images, labels, splits.num_classes, seed)
+    splits.train = (images, labels)
+    return Dataset(name, splits, augment=augment)
+
+
+def _read(name, data_dir, seed, validation_size) -> Splits:
+    if not isinstance(name, str):
+        raise ValueError(f"name must be a string: one of {ACCEPTED}; got {name!r}")
+    if name == "mnist5k":
+        return mnist5k.load_splits(validation_size)
+    if name == "synthetic":
+        return synthetic.load_splits(seed, validation_size)
+    if name.startswith("tfds:") and len(name) > len("tfds:"):
+        return tfds_source.load_splits(name.removeprefix("tfds:"), data_dir,
+                                       validation_size)
+    if name.endswith(".npz"):
+        return user_npz.load_splits(name, validation_size)
+    raise ValueError(f"unknown dataset name {name!r}; name must be {ACCEPTED}")

@@ -1,0 +1,27 @@
+"""lth_keras: lottery tickets and pruning research on Keras 3."""
+from setuptools import find_packages, setup
+
+setup(
+    name="lth-keras",
+    version="0.1.0",
+    description="Lottery tickets, pruning at initialization and structured "
+    "tickets for Keras 3 on TensorFlow.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["lth_keras", "lth_keras.*"]),
+    package_data={"lth_keras.data": ["*.npz"]},
+    include_package_data=True,
+    python_requires=">=3.10",
+    install_requires=[
+        "tensorflow>=2.16",
+        "keras>=3",
+        "tensorflow-datasets",
+        "absl-py",
+        "numpy",
+        "matplotlib",
+    ],
+    extras_require={
+        "test": ["pytest", "pytest-xdist", "hypothesis"],
+        "tfmot": ["tf-keras", "tensorflow-model-optimization"],
+    },
+)
