@@ -16,6 +16,7 @@ setup(
         "tensorflow>=2.16",
         "keras>=3",
         "tensorflow-datasets",
+        "tensorboard",
         "absl-py",
         "numpy",
         "matplotlib",

@@ -1,4 +1,6 @@
 """`load(name, ...)`: the single entry point from a dataset name to a Dataset."""
+import dataclasses
+
 from lth_keras.data import (corruption as corruption_lib, label_noise as noise_lib,
                             mnist5k, subset, synthetic, tfds_source, user_npz)
 from lth_keras.data.dataset import Dataset
@@ -13,9 +15,15 @@ ACCEPTED = ("'mnist5k' (bundled, offline), 'synthetic' (for tests), "
 def load(name, *, data_dir=None, seed=0, label_noise=0.0,
          label_noise_kind="symmetric", corruption=None, train_fraction=1.0,
          augment=False, validation_size=None):
-    """Returns the Dataset `name`, its training split transformed in order:
-    `train_fraction` subset, then `label_noise`, then `corruption`; all seeded
-    by `seed`. Validation and test are never transformed.
+    """Returns the Dataset `name`; see ACCEPTED for the names.
+
+    The training split is transformed in this order, each step seeded by `seed`:
+    `train_fraction` (class-stratified subset, Su et al. 2020), `label_noise`
+    of `label_noise_kind` (He et al. 2022), `corruption` (Su et al. 2020).
+    Validation and test are never transformed. `augment` applies the standard
+    CIFAR pad-crop-flip to training batches. `validation_size` is carved from
+    the end of train (TFDS default 5,000; .npz default 10%; synthetic 100;
+    mnist5k has a fixed split and takes None). `data_dir` is TFDS's.
     """
     noise_lib.check_arguments(label_noise, label_noise_kind)
     corruption_lib.check_argument(corruption)
@@ -35,8 +43,8 @@ def load(name, *, data_dir=None, seed=0, label_noise=0.0,
     if corruption == "random_labels_shuffled_pixels":
         images, labels = corruption_lib.random_labels_shuffled_pixels(
             images, labels, splits.num_classes, seed)
-    splits.train = (images, labels)
-    return Dataset(name, splits, augment=augment)
+    return Dataset(name, dataclasses.replace(splits, train=(images, labels)),
+                   augment=augment)
 
 
 def _read(name, data_dir, seed, validation_size) -> Splits:

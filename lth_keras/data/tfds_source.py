@@ -28,8 +28,8 @@ def load_splits(name, data_dir=None, validation_size=None):
         raise ValueError(f"name 'tfds:{name}': the dataset has no (image, label) "
                          "supervised keys")
     num_classes = builder.info.features[builder.info.supervised_keys[1]].num_classes
-    train = _read(builder, name, "train", data_dir, tfds)
-    test = _read(builder, name, "test", data_dir, tfds)
+    train = _read(builder, name, "train", tfds)
+    test = _read(builder, name, "test", tfds)
     size = DEFAULT_VALIDATION_SIZE if validation_size is None else validation_size
     train, validation = splits.carve_validation(*train, size)
     return splits.Splits(
@@ -37,12 +37,13 @@ def load_splits(name, data_dir=None, validation_size=None):
         normalization=normalization.for_dataset(builder.name, train[0].dtype))
 
 
-def _read(builder, name, split, data_dir, tfds):
+def _read(builder, name, split, tfds):
     """The whole split as numpy (images NHWC, int32 labels)."""
     try:
         examples = builder.as_dataset(split=split, as_supervised=True)
     except AssertionError:  # how TFDS says "not prepared"
-        raise DatasetNotPreparedError(not_prepared_message(name, data_dir)) from None
+        raise DatasetNotPreparedError(
+            not_prepared_message(name, builder.data_dir)) from None
     # Large fixed batches: batch_size=-1 breaks under tfds.testing.mock_data.
     batches = list(tfds.as_numpy(examples.batch(_READ_BATCH)))
     images = np.concatenate([x for x, _ in batches])
@@ -50,8 +51,7 @@ def _read(builder, name, split, data_dir, tfds):
     return splits.as_images(images), splits.as_labels(labels)
 
 
-def not_prepared_message(name, data_dir):
-    where = data_dir or "~/tensorflow_datasets (TFDS's default data_dir)"
+def not_prepared_message(name, where):
     return (f"TFDS dataset {name!r} is not prepared in {where}, and lth_keras does "
             "not download at run time. Prepare it on a machine with network, "
             f"e.g. `tfds build {name} --data_dir=DIR`, copy DIR here and pass "

@@ -5,10 +5,10 @@
 losses with ``from_logits=True``.
 """
 
+from lth_keras.models.common import LayerInitializers
 from lth_keras.models.registry import MODELS, build, register
 
 # Importing the zoo modules registers their models.
-from lth_keras.models.common import LayerInitializers
 from lth_keras.models.conv import conv_net
 from lth_keras.models.lenet import lenet300_100
 from lth_keras.models.resnet import (

@@ -15,11 +15,11 @@ def no_download(monkeypatch):
 
 
 def test_mnist_standard_splits_and_unit_interval():
-    with tfds.testing.mock_data(num_examples=5100):
+    with tfds.testing.mock_data(num_examples=5010):
         data = load("tfds:mnist")
     assert data.input_shape == (28, 28, 1) and data.num_classes == 10
     # Default validation: the last 5,000 training examples (Frankle & Carbin).
-    assert (data.num_train, data.num_validation, data.num_test) == (100, 5000, 5100)
+    assert (data.num_train, data.num_validation, data.num_test) == (10, 5000, 5010)
     x, y = data.arrays("test")
     assert x.min() >= 0.0 and x.max() <= 1.0
     np.testing.assert_allclose(x * 255, np.round(x * 255), atol=1e-3)

@@ -1,0 +1,43 @@
+"""Lottery tickets by iterative magnitude pruning, with rewinding and controls.
+
+    python experiments/imp.py                      # LeNet-300-100 on mnist5k
+    python experiments/imp.py --model=conv4 --prune_rate_conv=0.1 --dataset=tfds:cifar10
+    tensorboard --logdir runs/
+
+Rerunning the same command resumes an interrupted run; see README.md.
+"""
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from absl import app, flags  # noqa: E402
+
+from lth_keras.lottery.imp import ImpConfig  # noqa: E402
+from lth_keras.runs.flags import config_from_flags, define_flags, fail  # noqa: E402
+
+define_flags(ImpConfig)
+FLAGS = flags.FLAGS
+
+TABLE = {
+    "round": "d", "control": "", "density": ".4f", "test_accuracy": ".4f",
+    "test_accuracy_at_early_stop": ".4f", "early_stop_iteration": "", "wall_time_s": ".1f",
+}
+
+
+def main(argv):
+    del argv
+    from lth_keras.runs import experiment
+
+    try:
+        config = config_from_flags(ImpConfig)
+        config.validate()
+    except ValueError as error:
+        fail("imp.py", error)
+    experiment.run("imp", config, FLAGS, TABLE, "rounds")
+
+
+if __name__ == "__main__":
+    app.run(main)

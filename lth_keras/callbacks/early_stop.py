@@ -1,0 +1,33 @@
+"""The early-stopping iteration: Frankle & Carbin 2019's measure of speed."""
+
+import keras
+
+
+class EarlyStopIteration(keras.callbacks.Callback):
+    """Tracks the iteration of minimum validation loss and the test accuracy there.
+
+    Unlike ``keras.callbacks.EarlyStopping`` it never stops training: lottery
+    ticket papers train to the end and *report* where validation loss was
+    lowest. Needs ``validation_data`` in ``fit``.
+
+    Args:
+      test_data: a batched dataset evaluated whenever validation loss reaches a
+        new minimum (None: only the iteration is tracked).
+    """
+
+    def __init__(self, test_data=None):
+        super().__init__()
+        self.test_data = test_data
+        self.best_loss = float("inf")
+        self.best_iteration = None
+        self.test_accuracy = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("val_loss")
+        if loss is None or not loss < self.best_loss:
+            return
+        self.best_loss = float(loss)
+        self.best_iteration = int(self.model.optimizer.iterations.numpy())
+        if self.test_data is not None:
+            _, accuracy = self.model.evaluate(self.test_data, verbose=0)
+            self.test_accuracy = float(accuracy)

@@ -1,0 +1,141 @@
+"""The one training routine that every experiment shares.
+
+A :class:`Trainer` owns a compiled model and trains it from iteration
+``start`` to ``end`` with ``model.fit``, evaluating every ``eval_every``
+iterations on the validation split. It tracks the early-stopping iteration
+(minimum validation loss, Frankle & Carbin 2019) and the test accuracy there
+and at the end. Optimizer state is reset at every call, as IMP retrains each
+round from scratch; the compiled step is reused, so rounds do not recompile.
+"""
+
+import math
+import time
+
+import keras
+import tensorflow as tf
+
+from lth_keras.callbacks.early_stop import EarlyStopIteration
+from lth_keras.training.optimizers import LearningRate, make_optimizer
+
+
+def _loss():
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+class Trainer:
+    """Trains one model on one dataset with one set of hyper-parameters.
+
+    Args:
+      model: a (masked) Keras model whose variables live in ``strategy``.
+      data: a :class:`lth_keras.data.Dataset`.
+      config: any object with the training fields of
+        :class:`lth_keras.runs.config.TrainingConfig`.
+      strategy: the ``tf.distribute`` strategy the model was built in.
+    """
+
+    def __init__(self, model, data, config, strategy=None):
+        self.model = model
+        self.data = data
+        self.config = config
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self._compiled_for = None
+        self._validation = data.validation(config.batch_size)
+        self._test = data.test(config.batch_size)
+
+    def schedule(self, constant=None):
+        """The run's learning-rate schedule, or a constant one (fine-tuning)."""
+        c = self.config
+        if constant is not None:
+            return LearningRate(constant)
+        return LearningRate(c.learning_rate, c.schedule, total=c.iterations,
+                            milestones=c.milestones, gamma=c.gamma, warmup=c.warmup_iterations)
+
+    def _compile(self, schedule, steps_per_execution):
+        key = (repr(schedule.get_config()), steps_per_execution)
+        if self._compiled_for == key:
+            return
+        c = self.config
+        with self.strategy.scope():
+            self.model.compile(
+                optimizer=make_optimizer(c.optimizer, schedule, c.momentum, c.weight_decay),
+                loss=_loss(),
+                metrics=["accuracy"],
+                jit_compile=c.jit_compile,
+                steps_per_execution=steps_per_execution,
+            )
+            self.model.optimizer.build(self.model.trainable_variables)
+        self._compiled_for = key
+
+    def _reset_optimizer(self, start):
+        for var in self.model.optimizer.variables:
+            var.assign(tf.zeros(var.shape, var.dtype))
+        self.model.optimizer.iterations.assign(start)
+
+    def fit(self, *, start=0, end=None, data_seed=0, constant_learning_rate=None,
+            callbacks=(), log_dir=None, optimizer_state=None):
+        """Trains from iteration ``start`` to ``end`` and returns a record.
+
+        Args:
+          start: the iteration training resumes from: the learning-rate
+            schedule and the data order are replayed from there.
+          end: the last iteration (default: ``config.iterations``).
+          data_seed: seed of the training data order.
+          constant_learning_rate: train at this rate instead of the schedule.
+          callbacks: extra Keras callbacks (rewind points, pruning, summaries).
+          log_dir: TensorBoard directory for this training, if any.
+          optimizer_state: optimizer variable values to start from (a rewind
+            point's), instead of zeros.
+
+        Returns:
+          A dict with ``early_stop_iteration``, ``test_accuracy_at_early_stop``,
+          ``test_accuracy``, ``test_loss``, ``validation_loss_min``,
+          ``iterations`` and ``wall_time_s``.
+        """
+        c = self.config
+        end = c.iterations if end is None else end
+        steps = end - start
+        if steps <= 0:
+            raise ValueError(f"start: iteration {start} is not before the end of training ({end}).")
+        eval_every = min(c.eval_every, steps)
+        full, remainder = divmod(steps, eval_every)
+        # Callbacks see every multiple of steps_per_execution; make the start,
+        # each evaluation and the rewind iteration such multiples.
+        spe = math.gcd(c.steps_per_execution, eval_every, remainder, start,
+                       *[getattr(cb, "iteration", 0) for cb in callbacks])
+        self._compile(self.schedule(constant_learning_rate), spe)
+        self._reset_optimizer(start)
+        if optimizer_state is not None:
+            for var, value in zip(self.model.optimizer.variables, optimizer_state):
+                var.assign(value)
+            self.model.optimizer.iterations.assign(start)
+
+        tracker = EarlyStopIteration(self._test)
+        all_callbacks = [tracker, *callbacks]
+        if log_dir is not None:
+            all_callbacks.append(keras.callbacks.TensorBoard(log_dir, profile_batch=0))
+        train = self.data.train(c.batch_size, seed=data_seed).skip(start)
+        began = time.perf_counter()
+        self.model.fit(train, steps_per_epoch=eval_every, epochs=full, verbose=0, shuffle=False,
+                       validation_data=self._validation, callbacks=all_callbacks)
+        if remainder:
+            self.model.fit(train.skip(full * eval_every), steps_per_epoch=remainder,
+                           initial_epoch=full, epochs=full + 1, verbose=0, shuffle=False,
+                           validation_data=self._validation, callbacks=all_callbacks)
+        wall = time.perf_counter() - began
+        test_loss, test_accuracy = self.model.evaluate(self._test, verbose=0)
+        return {
+            "early_stop_iteration": tracker.best_iteration,
+            "test_accuracy_at_early_stop": tracker.test_accuracy,
+            "test_accuracy": float(test_accuracy),
+            "test_loss": float(test_loss),
+            "validation_loss_min": tracker.best_loss,
+            "iterations": int(self.model.optimizer.iterations.numpy()),
+            "wall_time_s": wall,
+        }
+
+    def evaluate(self, split="test"):
+        """``(loss, accuracy)`` of the model on a split."""
+        data = self._test if split == "test" else self._validation
+        loss, accuracy = self.model.evaluate(data, verbose=0)
+        return float(loss), float(accuracy)
+
