@@ -74,13 +74,25 @@ def _cpu_seconds():
     return t.user + t.system
 
 
+class Stopwatch:
+    """Context manager: ``wall`` and ``cpu`` (this process) seconds inside it."""
+
+    def __enter__(self):
+        self._start = (time.perf_counter(), _cpu_seconds())
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self._start[0]
+        self.cpu = _cpu_seconds() - self._start[1]
+
+
 class _EpochTimer(keras.callbacks.Callback):
     # Times the training loop only, not fit()'s set-up of iterators and callbacks.
     def on_epoch_begin(self, epoch, logs=None):
-        self.start = (time.perf_counter(), _cpu_seconds())
+        self.watch = Stopwatch().__enter__()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.seconds = (time.perf_counter() - self.start[0], _cpu_seconds() - self.start[1])
+        self.watch.__exit__(None, None, None)
 
 
 def fit_step_time(model, dataset, steps):
@@ -89,7 +101,7 @@ def fit_step_time(model, dataset, steps):
     model.fit(
         dataset, epochs=1, steps_per_epoch=steps, shuffle=False, verbose=0, callbacks=[timer]
     )
-    return StepTime(timer.seconds[0] / steps, timer.seconds[1] / steps)
+    return StepTime(timer.watch.wall / steps, timer.watch.cpu / steps)
 
 
 def interleaved(candidates, repeats):

@@ -7,12 +7,7 @@
 Rerunning the same command resumes an interrupted run; see README.md.
 """
 
-import os
-import sys
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
+import _startup  # noqa: F401  (first: quiet TensorFlow, repo on the path)
 from absl import app, flags  # noqa: E402
 
 from lth_keras.lottery.imp import ImpConfig  # noqa: E402

@@ -33,6 +33,7 @@ from lth_keras.pruning.masks import (
     density, get_masks, jaccard, layer_densities, reinitialize, set_masks, shuffle_masks)
 from lth_keras.pruning.pruner import SCOPES, prune
 from lth_keras.runs.config import RunConfig, _choice, _fraction, field
+from lth_keras.runs.experiment import procedure
 from lth_keras.runs.results import write_results
 from lth_keras.training.trainer import Trainer
 
@@ -102,6 +103,7 @@ def _seed(config, round_index, salt):
     return int(config.seed) * 1_000_003 + round_index * 1_009 + salt
 
 
+@procedure("imp")
 class IMP:
     """The IMP driver: runs rounds and controls into a :class:`Workdir`.
 
