@@ -29,3 +29,51 @@ def accuracy_vs_density(records, path, group_by, title="", y="test_accuracy"):
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def accuracy_vs_flops(records, path, group_by, title="", y="test_accuracy",
+                      x="effective_multiply_adds"):
+    """Test accuracy against the multiply-adds of one forward pass (log axis),
+    one line per value of ``group_by``; records without ``x`` are skipped."""
+    groups = {}
+    for r in records:
+        if r.get(x) is not None and r.get(y) is not None:
+            groups.setdefault(str(r.get(group_by)), []).append(r)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, rs in groups.items():
+        rs = sorted(rs, key=lambda r: -r[x])
+        ax.plot([r[x] for r in rs], [100 * r[y] for r in rs], marker="o", label=name)
+    ax.set_xscale("log")
+    ax.invert_xaxis()
+    ax.set_xlabel("multiply-adds per example (nonzero weights)")
+    ax.set_ylabel(y.replace("_", " ") + " (%)")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    if groups:
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def instability_curves(records, path, title=""):
+    """Error against the interpolation alpha (Frankle et al. 2020, Figure 1):
+    one panel per network (round), one line per rewind iteration k; records
+    of the same round and k (several seeds) are averaged."""
+    rounds = sorted({r["round"] for r in records})
+    fig, axes = plt.subplots(1, len(rounds), figsize=(4 * len(rounds), 3.5), squeeze=False)
+    for ax, round_index in zip(axes[0], rounds):
+        mine = [r for r in records if r["round"] == round_index]
+        for k in sorted({r["rewind_iteration"] for r in mine}):
+            curves = [r["errors"] for r in mine if r["rewind_iteration"] == k]
+            mean = [100 * sum(c) / len(curves) for c in zip(*curves)]
+            ax.plot(mine[0]["alphas"], mean, label=f"k = {k}")
+        ax.set_title(f"round {round_index}: {100 * mine[0]['density']:.1f}% of weights")
+        ax.set_xlabel("interpolation alpha")
+        ax.set_ylabel("error (%)")
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

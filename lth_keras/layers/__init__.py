@@ -13,3 +13,4 @@ from lth_keras.layers.masked import (
     masked_twin_class,
     plain_class,
 )
+from lth_keras.layers.gates import BlockGate, ChannelGate

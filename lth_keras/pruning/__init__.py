@@ -16,3 +16,4 @@ from lth_keras.pruning.masks import (
 )
 from lth_keras.pruning.pruner import SCOPES, prune, top_k_mask
 from lth_keras.pruning.targets import KINDS, PrunableWeight, prunable_weights
+from lth_keras.pruning import saliency  # noqa: F401  (registers snip, grasp, synflow)

@@ -39,6 +39,8 @@ class Trainer:
         self.config = config
         self.strategy = strategy or tf.distribute.get_strategy()
         self._compiled_for = None
+        self._distributed = self.strategy is not tf.distribute.get_strategy() or (
+            self.strategy.num_replicas_in_sync > 1)
         self._validation = data.validation(config.batch_size)
         self._test = data.test(config.batch_size)
 
@@ -55,12 +57,17 @@ class Trainer:
         if self._compiled_for == key:
             return
         c = self.config
+        jit_compile = c.jit_compile
+        if self._distributed:
+            # Keras 3.15's fit fails with a PerReplica conversion error under
+            # Mirrored strategies when steps_per_execution > 1 or XLA is on.
+            jit_compile, steps_per_execution = False, 1
         with self.strategy.scope():
             self.model.compile(
                 optimizer=make_optimizer(c.optimizer, schedule, c.momentum, c.weight_decay),
                 loss=_loss(),
                 metrics=["accuracy"],
-                jit_compile=c.jit_compile,
+                jit_compile=jit_compile,
                 steps_per_execution=steps_per_execution,
             )
             self.model.optimizer.build(self.model.trainable_variables)
