@@ -4,7 +4,7 @@ The core API: :func:`wrap` a Keras model into its masked twin, :func:`prune`
 it, read and change its masks, and :func:`strip` it back to plain Keras.
 """
 
-from lth_keras import layers, metrics
+from lth_keras import callbacks, data, layers, metrics, models, pruning, runs
 from lth_keras.pruning import (
     Criterion,
     apply_masks,
