@@ -77,3 +77,71 @@ def instability_curves(records, path, title=""):
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def accuracy_vs_sparsity(rows, path, group_by="method", panel_by="sanity", title="",
+                         y="test_accuracy"):
+    """Mean accuracy +- std over seeds against sparsity, a line per ``group_by``
+    value and a panel per ``panel_by`` value.
+
+    ``rows`` are summary rows with ``sparsity``, ``<y>_mean`` and ``<y>_std``.
+    Sparsity runs on a log scale of the density, dense (left) to sparse (right).
+    """
+    panels = sorted({str(r.get(panel_by)) for r in rows})
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False,
+                             sharey=True)
+    for ax, panel in zip(axes[0], panels):
+        groups = {}
+        for r in rows:
+            if str(r.get(panel_by)) == panel:
+                groups.setdefault(str(r.get(group_by)), []).append(r)
+        for name, rs in groups.items():
+            rs = sorted(rs, key=lambda r: r["sparsity"])
+            ax.errorbar([100 * (1 - r["sparsity"]) for r in rs],
+                        [100 * r[f"{y}_mean"] for r in rs],
+                        yerr=[100 * (r[f"{y}_std"] or 0.0) for r in rs],
+                        marker="o", capsize=3, label=name)
+        ax.set_xscale("log")
+        ax.invert_xaxis()
+        ax.set_xlabel("percent of weights remaining")
+        ax.set_title(f"{panel_by}: {panel}")
+        ax.grid(True, alpha=0.3)
+    axes[0][0].set_ylabel(y.replace("_", " ") + " (%)")
+    axes[0][-1].legend(fontsize="small")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def layer_density_profiles(profiles, path, title=""):
+    """Per-layer density of each method, one panel per sparsity: layer collapse
+    shows as a layer at (or near) zero.
+
+    ``profiles`` maps ``(sparsity, method)`` to ``{layer path: density}`` in
+    network order.
+    """
+    sparsities = sorted({s for s, _ in profiles})
+    fig, axes = plt.subplots(len(sparsities), 1, figsize=(8, 3.2 * len(sparsities)),
+                             squeeze=False)
+    for ax, sparsity in zip(axes[:, 0], sparsities):
+        layers = None
+        for (s, method), densities in profiles.items():
+            if s != sparsity:
+                continue
+            layers = list(densities)
+            # Empty layers drawn at the bottom of the log axis.
+            values = [max(100 * d, 1e-3) for d in densities.values()]
+            ax.plot(range(len(values)), values, marker=".", label=method)
+        ax.set_yscale("log")
+        ax.set_ylabel("percent kept")
+        ax.set_title(f"sparsity {sparsity:g}")
+        ax.set_xticks(range(len(layers or [])))
+        ax.set_xticklabels([p.split("/")[0] for p in layers or []], rotation=60, ha="right",
+                           fontsize="x-small")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize="x-small", ncol=2)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

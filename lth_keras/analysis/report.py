@@ -65,7 +65,7 @@ def _generic_row(record):
 # (record field, column header, format): the report's columns, in order.
 METRICS = (
     ("density", "density %", "pct"),
-    ("test_accuracy", "accuracy %", "pct"),
+    ("test_accuracy", "clean %", "pct"),
     ("fgsm_accuracy", "FGSM %", "pct"),
     ("pgd_accuracy", "PGD %", "pct"),
     ("mean_corruption_accuracy", "corruptions %", "pct"),

@@ -180,14 +180,14 @@ def twin_spec(model):
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue
-        cls = type(layer).__name__
-        if cls not in TWIN_LAYERS or type(layer) is not getattr(keras.layers, cls):
-            raise ValueError(f"--model: layer '{layer.name}' ({cls}) of '{model.name}' has no "
-                             f"tf_keras twin; supported layers: {sorted(TWIN_LAYERS)}.")
         if layer.input is not previous:
             raise ValueError(f"--model: '{model.name}' is not a chain of layers (at "
                              f"'{layer.name}'); the TFMOT baseline takes chain models such as "
                              "lenet300_100, conv2/4/6 and vgg11/16/19.")
+        cls = type(layer).__name__
+        if cls not in TWIN_LAYERS or type(layer) is not getattr(keras.layers, cls):
+            raise ValueError(f"--model: layer '{layer.name}' ({cls}) of '{model.name}' has no "
+                             f"tf_keras twin; supported layers: {sorted(TWIN_LAYERS)}.")
         config = layer.get_config()
         specs.append({"class": cls, "name": layer.name,
                       "config": {k: config[k] for k in TWIN_LAYERS[cls]}})
@@ -255,11 +255,12 @@ class TfmotBaseline:
         self.seeds = config.run_seeds()
         first = self.data(self.seeds[0])
         self.iterations = resolve_iterations(config, first)
-        self.spec = twin_spec(strip(self.model(self.seeds[0])))
+        self.spec = twin_spec(strip(self.initial_model(self.seeds[0])))
         self.begin_step, self.end_step, self.final_step = pruning_steps(config, self.iterations)
         self.imp = self._imp_run() if config.imp_workdir else None
         self._imp_records = None  # measured once, when first listed
         self.tensorboard = workdir.stage("tensorboard")
+        self.runs_writer = tf.summary.create_file_writer(os.path.join(self.tensorboard, "runs"))
 
     def data(self, seed):
         if seed not in self._data:
@@ -268,7 +269,7 @@ class TfmotBaseline:
                                          label_noise=c.label_noise)
         return self._data[seed]
 
-    def model(self, seed):
+    def initial_model(self, seed):
         """The masked zoo model at theta_0 of ``seed`` (as IMP builds it)."""
         data = self.data(seed)
         return build_model(self.config.model, data.input_shape, data.num_classes, seed=seed)
@@ -311,7 +312,7 @@ class TfmotBaseline:
                 arrays[f"x_{split}"], arrays[f"y_{split}"] = data.arrays(split)
             _save_npz(paths["data"], arrays)
         if not os.path.exists(paths["initial"]):
-            _save_npz(paths["initial"], weights_by_layer(strip(self.model(seed))))
+            _save_npz(paths["initial"], weights_by_layer(strip(self.initial_model(seed))))
         return paths
 
     def _learning_rates(self):
@@ -319,7 +320,7 @@ class TfmotBaseline:
         path = os.path.join(self.workdir.stage("inputs"), "learning_rates.npy")
         if not os.path.exists(path):
             c = dataclasses.replace(self.config, iterations=self.iterations)
-            schedule = Trainer(self.model(self.seeds[0]), self.data(self.seeds[0]), c).schedule()
+            schedule = Trainer(self.initial_model(self.seeds[0]), self.data(self.seeds[0]), c).schedule()
             steps = np.arange(self.iterations)
             rates = np.broadcast_to(np.asarray(schedule(steps), np.float32), steps.shape)
             np.save(f"{path}.tmp.npy", rates)
@@ -381,7 +382,7 @@ class TfmotBaseline:
 
     def _transplant(self, seed, weights_path, masks):
         """The masked Keras 3 zoo model holding the worker's weights and masks."""
-        plain = strip(self.model(seed))
+        plain = strip(self.initial_model(seed))
         with np.load(weights_path) as arrays:
             load_by_layer(plain, arrays)
         model = wrap(plain)
@@ -392,7 +393,7 @@ class TfmotBaseline:
         """Deployment sizes of the dense network at theta_0 (the reference)."""
         path = os.path.join(self.workdir.stage("inputs", f"seed_{seed}"), "dense_sizes.json")
         if not os.path.exists(path):
-            write_json(path, deploy.compressed_sizes(strip(self.model(seed))))
+            write_json(path, deploy.compressed_sizes(strip(self.initial_model(seed))))
         return read_json(path)
 
     def _finish(self, cell):
@@ -425,11 +426,10 @@ class TfmotBaseline:
 
     def _summarize(self, record):
         """Test accuracy against density in TensorBoard, as IMP logs its rounds."""
-        writer = tf.summary.create_file_writer(os.path.join(self.tensorboard, "runs"))
-        with writer.as_default():
+        with self.runs_writer.as_default():
             tf.summary.scalar(f"{record['method']}/test_accuracy_vs_density_bp",
                               record["test_accuracy"], step=int(round(record["density"] * 10000)))
-        writer.flush()
+        self.runs_writer.flush()
 
     # IMP beside -------------------------------------------------------------
 

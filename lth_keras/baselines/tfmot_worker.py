@@ -18,7 +18,7 @@ For each job it writes the stripped weights and TFMOT's masks (``.npz``) and
 then, last and atomically, the outcome (``.json``), which marks the job done.
 
     python tfmot_worker.py JOB.json [JOB.json ...]
-    python tfmot_worker.py --describe SPEC.json   # the twin's shapes and logits
+    python tfmot_worker.py --describe SPEC.json [SPEC.json ...]  # the twins' shapes
 """
 
 import os
@@ -99,7 +99,7 @@ def describe(spec_path):
         "shapes": {inner(l).name: [list(w.shape) for w in l.weights] for l in model.layers
                    if l.weights},
         "params": int(model.count_params()),
-        "tf_keras": tf_keras.__version__,
+        "tf_keras_version": tf_keras.__version__,
         "tf_keras_is_tf_keras": tf.keras.__name__.startswith("tf_keras"),
     }
     if spec.get("weights"):
@@ -107,7 +107,7 @@ def describe(spec_path):
         with np.load(spec["inputs"]) as f:
             logits = model(f["x"], training=False).numpy()
         np.save(spec["logits"], logits)
-    print(json.dumps(out))
+    return out
 
 
 # Training -----------------------------------------------------------------------
@@ -263,7 +263,7 @@ def save_npz(path, arrays):
 
 def main(argv):
     if argv[:1] == ["--describe"]:
-        describe(argv[1])
+        print(json.dumps([describe(path) for path in argv[1:]]))
         return
     for path in argv:
         job = read_json(path)

@@ -41,7 +41,7 @@ SPLITS = ("test", "validation", "train")
 TRAINING_FIELDS = (
     "model", "dataset", "augment", "label_noise", "optimizer", "learning_rate", "momentum",
     "weight_decay", "schedule", "milestones", "gamma", "warmup_iterations", "batch_size",
-    "iterations", "epochs", "seed",
+    "iterations", "epochs", "seed", "label_noise_kind",
 )
 
 
@@ -96,7 +96,8 @@ class InstabilityConfig(RunConfig):
             return RunConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(RunConfig)})
         imp = read_json(os.path.join(self.imp_workdir, "config.json"))
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(RunConfig)}
-        values.update({name: imp[name] for name in TRAINING_FIELDS if name in imp})
+        names = {f.name for f in dataclasses.fields(RunConfig)}
+        values.update({k: imp[k] for k in TRAINING_FIELDS if k in imp and k in names})
         values["data_dir"] = self.data_dir or imp.get("data_dir", "")
         return RunConfig(**values)
 
@@ -120,6 +121,8 @@ class Instability:
         train_config.validate()
         self.data = load_data(train_config.dataset, data_dir=train_config.data_dir or None,
                               seed=train_config.seed, label_noise=train_config.label_noise,
+                              label_noise_kind=getattr(train_config, "label_noise_kind",
+                                                       "symmetric"),
                               augment=train_config.augment)
         self.iterations = resolve_iterations(train_config, self.data)
         if max(config.rewind_iterations) >= self.iterations:

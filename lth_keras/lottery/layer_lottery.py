@@ -65,7 +65,8 @@ class LayerLotteryConfig(RunConfig):
     batch_size: int = field(128, "Training batch size.")
     epochs: float = field(10.0, "Training epochs per run, if --iterations is 0.")
     remove: list = field([1, 2, 3], "p: numbers of blocks to remove, one ticket each.", item=int)
-    criterion: str = field("grasp", f"Block criterion, one of {list(BLOCK_CRITERION_NAMES)}.")
+    criterion: list = field(["grasp"], f"Block criteria, any of {list(BLOCK_CRITERION_NAMES)}; "
+                                       "several share the dense runs.")
     algorithm: int = field(2, "1: score after training, retrain (Jordao et al. Alg. 1); "
                               "2: score at theta_0, train (Alg. 2).")
     seeds: list = field([], "Seeds; every cell is repeated for each (empty: --seed).", item=int)
@@ -85,7 +86,10 @@ class LayerLotteryConfig(RunConfig):
     def validate(self):
         super().validate()
         _choice("model", self.model, RESNETS)
-        _choice("criterion", self.criterion, BLOCK_CRITERION_NAMES)
+        if not self.criterion or len(set(self.criterion)) != len(self.criterion):
+            raise ValueError(f"--criterion: expected distinct criteria, got {self.criterion}.")
+        for name in self.criterion:
+            _choice("criterion", name, BLOCK_CRITERION_NAMES)
         _choice("algorithm", self.algorithm, ALGORITHMS)
         _choice("aggregation", self.aggregation, AGGREGATIONS)
         _choice("retrain", self.retrain, RETRAIN_MODES)
@@ -97,7 +101,7 @@ class LayerLotteryConfig(RunConfig):
             raise ValueError(f"--remove: repeated values in {self.remove}.")
         if len(set(self.seeds)) != len(self.seeds) or any(s < 0 for s in self.seeds):
             raise ValueError(f"--seeds: expected distinct non-negative seeds, got {self.seeds}.")
-        if self.criterion == "gate" and self.algorithm != 1:
+        if "gate" in self.criterion and self.algorithm != 1:
             raise ValueError("--criterion: 'gate' ranks learned gates, so it needs --algorithm=1.")
         if self.score_examples_per_class < 1:
             raise ValueError(f"--score_examples_per_class: expected >= 1, got "
@@ -115,10 +119,11 @@ class LayerLotteryConfig(RunConfig):
     def seed_list(self):
         return list(self.seeds) or [self.seed]
 
-    def filter_criterion_name(self):
+    def filter_criterion_name(self, criterion):
+        """The filter criterion compared with block ``criterion``."""
         if self.filter_criterion:
             return self.filter_criterion
-        return self.criterion if self.criterion in FILTER_CRITERION_NAMES else "l1"
+        return criterion if criterion in FILTER_CRITERION_NAMES else "l1"
 
 
 class EnergyMeter:
@@ -233,6 +238,7 @@ class LayerLottery:
         if config.rewind_iteration >= self.iterations:
             raise ValueError(f"--rewind_iteration: {config.rewind_iteration} is past the end of "
                              f"training ({self.iterations} iterations).")
+        self.learned_gates = "gate" in config.criterion
         probe = self._build(config.seed_list()[0])
         allowed = removable_blocks(probe)
         too_many = [p for p in config.remove if p > len(allowed)]
@@ -245,20 +251,21 @@ class LayerLottery:
     def _build(self, seed):
         with self.strategy.scope():
             return gated_resnet(self.config.model, self.data.input_shape, self.data.num_classes,
-                                seed=seed, trainable=self.config.criterion == "gate",
-                                l1=self.config.gate_l1 if self.config.criterion == "gate" else 0.0)
+                                seed=seed, trainable=self.learned_gates,
+                                l1=self.config.gate_l1 if self.learned_gates else 0.0)
 
     # Stages -----------------------------------------------------------------
 
     def run(self):
         for seed in self.config.seed_list():
             self._dense(seed)
-            self._scores(seed)
-            for p in self.config.remove:
-                self._blocks_ticket(seed, p)
-                if self.config.filter_tickets:
-                    self._filters_ticket(seed, p)
-                self.save_results()
+            for criterion in self.config.criterion:
+                self._scores(seed, criterion)
+                for p in self.config.remove:
+                    self._blocks_ticket(seed, criterion, p)
+                    if self.config.filter_tickets:
+                        self._filters_ticket(seed, criterion, p)
+                    self.save_results()
         self.save_results()
         return self.records()
 
@@ -292,10 +299,10 @@ class LayerLottery:
         for var, value in zip(model.weights, final):
             var.assign(value)
         self.workdir.save_weights(model, "final", *stage)
-        self._finish(record, model, seed, 0, "dense", [], stage)
+        self._finish(record, model, seed, None, 0, "dense", [], stage)
 
-    def _scores(self, seed):
-        stage = (f"seed_{seed}", "scores")
+    def _scores(self, seed, criterion_name):
+        stage = (f"seed_{seed}", criterion_name, "scores")
         if self.workdir.finished(*stage):
             return
         model = self._build(seed)
@@ -303,11 +310,11 @@ class LayerLottery:
         self.workdir.load_weights(model, "final" if after_training else "initial",
                                   f"seed_{seed}", "dense")
         x, y = self._scoring_batch(seed)
-        criterion = block_criterion(self.config.criterion, inputs=x, labels=y,
+        criterion = block_criterion(criterion_name, inputs=x, labels=y,
                                     aggregation=self.config.aggregation, seed=seed)
         began = time.perf_counter()
         scores = criterion.scores(model, residual_blocks(model))
-        self.workdir.finish({"seed": seed, "criterion": self.config.criterion,
+        self.workdir.finish({"seed": seed, "criterion": criterion_name,
                              "scored_at": "trained" if after_training else "theta_0",
                              "scoring_time_s": time.perf_counter() - began,
                              "block_scores": scores}, *stage)
@@ -322,32 +329,32 @@ class LayerLottery:
         self.workdir.load_weights(model, name, *dense)
         return self.config.rewind_iteration
 
-    def _blocks_ticket(self, seed, p):
-        stage = (f"seed_{seed}", f"blocks_p{p}")
+    def _blocks_ticket(self, seed, criterion, p):
+        stage = (f"seed_{seed}", criterion, f"blocks_p{p}")
         if self.workdir.finished(*stage):
             return
         model = self._build(seed)
-        scores = self.workdir.record(f"seed_{seed}", "scores")["block_scores"]
+        scores = self.workdir.record(f"seed_{seed}", criterion, "scores")["block_scores"]
         removed = choose_blocks(model, scores, p)
         start = self._start(model, seed)
         remove_blocks(model, removed)
         report = effective_report(model)
         ticket = compact(model)
-        record = self._train(ticket, f"seed_{seed}_blocks_p{p}", seed, start)
-        self._finish(record, ticket, seed, p, "layers", removed, stage, report)
+        record = self._train(ticket, f"seed_{seed}_{criterion}_blocks_p{p}", seed, start)
+        self._finish(record, ticket, seed, criterion, p, "layers", removed, stage, report)
 
-    def _filters_ticket(self, seed, p):
-        stage = (f"seed_{seed}", f"filters_p{p}")
+    def _filters_ticket(self, seed, block_criterion_name, p):
+        stage = (f"seed_{seed}", block_criterion_name, f"filters_p{p}")
         if self.workdir.finished(*stage):
             return
-        target = self.workdir.record(f"seed_{seed}", f"blocks_p{p}")["multiply_adds"]
+        target = self.workdir.record(f"seed_{seed}", block_criterion_name, f"blocks_p{p}")["multiply_adds"]
         model = self._build(seed)
         after_training = self.config.algorithm == 1
         self.workdir.load_weights(model, "final" if after_training else "initial",
                                   f"seed_{seed}", "dense")
         gated = add_channel_gates(model)
         x, y = self._scoring_batch(seed)
-        name = self.config.filter_criterion_name()
+        name = self.config.filter_criterion_name(block_criterion_name)
         criterion = filter_criterion(name, inputs=x, labels=y,
                                      aggregation=self.config.aggregation, seed=seed)
         fraction, masks = prune_filters_to_multiply_adds(gated, target, criterion)
@@ -358,19 +365,19 @@ class LayerLottery:
             gates[group].assign(mask)
         report = effective_report(gated)
         ticket = compact(gated)
-        record = self._train(ticket, f"seed_{seed}_filters_p{p}", seed, start)
+        record = self._train(ticket, f"seed_{seed}_{block_criterion_name}_filters_p{p}", seed, start)
         record["filter_fraction"] = fraction
         record["filter_criterion"] = name
-        self._finish(record, ticket, seed, p, "filters", [], stage, report)
+        self._finish(record, ticket, seed, block_criterion_name, p, "filters", [], stage, report)
 
-    def _finish(self, record, model, seed, p, ticket, removed, stage, gated_report=None):
+    def _finish(self, record, model, seed, criterion, p, ticket, removed, stage, gated_report=None):
         size = metrics.report(model)
         dense = None if ticket == "dense" else self.workdir.record(f"seed_{seed}", "dense")
         record = {
             "seed": seed,
             "ticket": ticket,
             "p": p,
-            "criterion": self.config.criterion if ticket == "layers" else None,
+            "criterion": criterion,
             "removed_blocks": ",".join(removed),
             **record,
             "params": size["total_params"],
@@ -394,7 +401,7 @@ class LayerLottery:
             record["win"] = bool(record["accuracy_gap_pp"] + self.config.xi >= 0)
         self.workdir.finish(record, *stage)
         verdict = "" if dense is None else ("  WIN" if record["win"] else "  lose")
-        self.log(f"seed {seed} {ticket:>7} p={p}: test accuracy {record['test_accuracy']:.4f}  "
+        self.log(f"seed {seed} {criterion or '':>6} {ticket:>7} p={p}: test accuracy {record['test_accuracy']:.4f}  "
                  f"params {record['params']}  multiply-adds {record['multiply_adds']}  "
                  f"wall {record['wall_time_s']:.1f}s{verdict}")
 
@@ -402,15 +409,16 @@ class LayerLottery:
 
     def full_config(self):
         return {**self.config.to_dict(), "resolved_iterations": self.iterations,
-                "filter_criterion_used": self.config.filter_criterion_name(),
+                "filter_criteria_used": {c: self.config.filter_criterion_name(c)
+                                         for c in self.config.criterion},
                 "replicas": self.strategy.num_replicas_in_sync}
 
     def records(self):
         """Every finished cell: per seed the dense net, then per p its tickets."""
         out = []
         for seed in self.config.seed_list():
-            stages = [("dense",)] + [(f"{kind}_p{p}",) for p in self.config.remove
-                                     for kind in ("blocks", "filters")]
+            stages = [("dense",)] + [(c, f"{kind}_p{p}") for c in self.config.criterion
+                                     for p in self.config.remove for kind in ("blocks", "filters")]
             out += [self.workdir.record(f"seed_{seed}", *s) for s in stages
                     if self.workdir.finished(f"seed_{seed}", *s)]
         return out
@@ -423,22 +431,22 @@ class LayerLottery:
         if summary:
             plot_layer_lottery(summary, self.workdir.path,
                                f"{self.config.model} on {self.config.dataset}, "
-                               f"{self.config.criterion}, Algorithm {self.config.algorithm}")
+                               f"Algorithm {self.config.algorithm}")
 
 
 SUMMARIZED = ("test_accuracy", "accuracy_gap_pp", "params", "multiply_adds", "flops_reduction",
-              "wall_time_s", "speedup", "steady_speedup", "cpu_speedup", "energy_kwh",
+              "wall_time_s", "cpu_time_s", "speedup", "steady_speedup", "cpu_speedup", "energy_kwh",
               "emissions_kg_co2", "energy_reduction")
 
 
 def summarize(records):
-    """Mean and standard deviation over seeds of each (ticket, p), and win counts."""
+    """Mean and standard deviation over seeds of each (criterion, ticket, p), and wins."""
     cells = {}
     for r in records:
-        cells.setdefault((r["ticket"], r["p"]), []).append(r)
+        cells.setdefault((r["criterion"] or "", r["ticket"], r["p"]), []).append(r)
     out = []
-    for (ticket, p), rs in sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        row = {"ticket": ticket, "p": p, "seeds": len(rs)}
+    for (criterion, ticket, p), rs in sorted(cells.items(), key=lambda kv: (kv[0][2], kv[0])):
+        row = {"criterion": criterion or None, "ticket": ticket, "p": p, "seeds": len(rs)}
         for key in SUMMARIZED:
             values = [r[key] for r in rs if r.get(key) is not None]
             if values:
@@ -458,32 +466,34 @@ def plot_layer_lottery(summary, directory, title):
     import matplotlib.pyplot as plt
 
     dense = [r for r in summary if r["ticket"] == "dense"]
+    lines = sorted({(r["criterion"], r["ticket"]) for r in summary if r["ticket"] != "dense"})
     panels = (("accuracy_vs_p.png", "test_accuracy", "test accuracy (%)", 100.0),
               ("speedup_vs_p.png", "speedup", "measured training speed-up (x)", 1.0))
     for filename, key, label, scale in panels:
         fig, ax = plt.subplots(figsize=(6, 4))
-        for ticket, marker in (("layers", "o"), ("filters", "s")):
-            rows = sorted((r for r in summary if r["ticket"] == ticket and f"{key}_mean" in r),
-                          key=lambda r: r["p"])
-            if rows:
-                ax.errorbar([r["p"] for r in rows], [scale * r[f"{key}_mean"] for r in rows],
-                            yerr=[scale * r[f"{key}_std"] for r in rows], marker=marker,
-                            capsize=3, label=f"{ticket} ticket")
+        for criterion, ticket in lines:
+            rows = sorted((r for r in summary if (r["criterion"], r["ticket"]) == (criterion, ticket)
+                           and f"{key}_mean" in r), key=lambda r: r["p"])
+            ax.errorbar([r["p"] for r in rows], [scale * r[f"{key}_mean"] for r in rows],
+                        yerr=[scale * r[f"{key}_std"] for r in rows],
+                        marker="o" if ticket == "layers" else "s", capsize=3,
+                        linestyle="-" if ticket == "layers" else "--",
+                        label=f"{criterion}: {ticket} ticket")
         if key == "test_accuracy" and dense and "test_accuracy_mean" in dense[0]:
             mean, std = 100 * dense[0]["test_accuracy_mean"], 100 * dense[0]["test_accuracy_std"]
             ax.axhline(mean, color="k", linestyle="--", label="dense")
             ax.axhspan(mean - std, mean + std, color="k", alpha=0.1)
         if key == "speedup":
-            rows = sorted((r for r in summary if r["ticket"] == "layers"
-                           and "flops_reduction_mean" in r), key=lambda r: r["p"])
-            ax.plot([r["p"] for r in rows], [1 / (1 - r["flops_reduction_mean"]) for r in rows],
-                    "k:", label="dense / ticket multiply-adds")
+            rows = {r["p"]: r for r in summary if r["ticket"] == "layers" and "flops_reduction_mean" in r}
+            ps = sorted(rows)
+            ax.plot(ps, [1 / (1 - rows[p]["flops_reduction_mean"]) for p in ps], "k:",
+                    label="dense / ticket multiply-adds")
             ax.axhline(1.0, color="k", linewidth=0.5)
         ax.set_xlabel("p (blocks removed)")
         ax.set_ylabel(label)
         ax.set_title(title, fontsize=9)
         ax.grid(True, alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize=7)
         fig.tight_layout()
         fig.savefig(os.path.join(directory, filename), dpi=120)
         plt.close(fig)

@@ -8,6 +8,7 @@ from lth_keras.pruning.masks import (
     jaccard,
     layer_densities,
     load_masks,
+    masks_digest,
     reinitialize,
     save_masks,
     set_masks,

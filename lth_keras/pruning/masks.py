@@ -5,6 +5,8 @@ paths of :func:`lth_keras.pruning.targets.prunable_weights`. Whenever a mask is
 written, the kernel under it is zeroed, so the stored weights are truly sparse.
 """
 
+import hashlib
+
 import keras
 import numpy as np
 
@@ -69,6 +71,15 @@ def load_masks(path):
     """Loads a mask set saved by :func:`save_masks`."""
     with np.load(path) as f:
         return {k: f[k].astype(np.float32) for k in f.files}
+
+
+def masks_digest(masks):
+    """A SHA-256 of a mask set, to check that two processes hold the same masks."""
+    digest = hashlib.sha256()
+    for path in sorted(masks):
+        digest.update(path.encode())
+        digest.update(np.packbits(np.asarray(masks[path]) > 0).tobytes())
+    return digest.hexdigest()
 
 
 def _as_masks(model_or_masks):

@@ -41,6 +41,7 @@ class Trainer:
         self._compiled_for = None
         self._distributed = self.strategy is not tf.distribute.get_strategy() or (
             self.strategy.num_replicas_in_sync > 1)
+        self._multi_worker = isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy)
         self._validation = data.validation(config.batch_size)
         self._test = data.test(config.batch_size)
 
@@ -71,6 +72,8 @@ class Trainer:
                 steps_per_execution=steps_per_execution,
             )
             self.model.optimizer.build(self.model.trainable_variables)
+        if self._multi_worker:
+            self._make_multi_worker_steps()
         self._compiled_for = key
 
     def _reset_optimizer(self, start):
@@ -116,20 +119,25 @@ class Trainer:
                 var.assign(value)
             self.model.optimizer.iterations.assign(start)
 
-        tracker = EarlyStopIteration(self._test)
+        tracker = EarlyStopIteration(self._test, evaluate=self._evaluate)
         all_callbacks = [tracker, *callbacks]
         if log_dir is not None:
             all_callbacks.append(keras.callbacks.TensorBoard(log_dir, profile_batch=0))
         train = self.data.train(c.batch_size, seed=data_seed).skip(start)
+        periods = [eval_every] * full + ([remainder] if remainder else [])
         began = time.perf_counter()
-        self.model.fit(train, steps_per_epoch=eval_every, epochs=full, verbose=0, shuffle=False,
-                       validation_data=self._validation, callbacks=all_callbacks)
-        if remainder:
-            self.model.fit(train.skip(full * eval_every), steps_per_epoch=remainder,
-                           initial_epoch=full, epochs=full + 1, verbose=0, shuffle=False,
-                           validation_data=self._validation, callbacks=all_callbacks)
+        if self._multi_worker:
+            self._fit_multi_worker(train, periods, all_callbacks)
+        else:
+            self.model.fit(train, steps_per_epoch=eval_every, epochs=full, verbose=0,
+                           shuffle=False, validation_data=self._validation,
+                           callbacks=all_callbacks)
+            if remainder:
+                self.model.fit(train.skip(full * eval_every), steps_per_epoch=remainder,
+                               initial_epoch=full, epochs=full + 1, verbose=0, shuffle=False,
+                               validation_data=self._validation, callbacks=all_callbacks)
         wall = time.perf_counter() - began
-        test_loss, test_accuracy = self.model.evaluate(self._test, verbose=0)
+        test_loss, test_accuracy = self._evaluate(self._test)
         return {
             "early_stop_iteration": tracker.best_iteration,
             "test_accuracy_at_early_stop": tracker.test_accuracy,
@@ -142,7 +150,64 @@ class Trainer:
 
     def evaluate(self, split="test"):
         """``(loss, accuracy)`` of the model on a split."""
-        data = self._test if split == "test" else self._validation
-        loss, accuracy = self.model.evaluate(data, verbose=0)
-        return float(loss), float(accuracy)
+        return self._evaluate(self._test if split == "test" else self._validation)
+
+    def _evaluate(self, dataset):
+        if not self._multi_worker:
+            loss, accuracy = self.model.evaluate(dataset, verbose=0)
+            return float(loss), float(accuracy)
+        # Every worker holds the same weights: evaluate locally, no collectives.
+        total = loss = correct = 0.0
+        for x, y in dataset:
+            batch_loss, batch_correct = self._local_eval_step(x, y)
+            loss += float(batch_loss)
+            correct += float(batch_correct)
+            total += int(y.shape[0])
+        return loss / total, correct / total
+
+    # MultiWorkerMirroredStrategy --------------------------------------------
+    # Keras 3.15's fit does not run under it (keras-team/keras#20585), so the
+    # same steps, callbacks and evaluations run in a loop of our own.
+
+    def _make_multi_worker_steps(self):
+        model, strategy = self.model, self.strategy
+        per_example = keras.losses.SparseCategoricalCrossentropy(from_logits=True,
+                                                                 reduction=None)
+        global_batch = self.config.batch_size * strategy.num_replicas_in_sync
+
+        def replica_step(x, y):
+            with tf.GradientTape() as tape:
+                losses = per_example(y, model(x, training=True))
+                loss = tf.nn.compute_average_loss(losses, global_batch_size=global_batch)
+            grads = tape.gradient(loss, model.trainable_variables)
+            model.optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            return loss
+
+        @tf.function
+        def train_step(iterator):
+            x, y = next(iterator)
+            return strategy.reduce("SUM", strategy.run(replica_step, args=(x, y)), axis=None)
+
+        @tf.function
+        def local_eval_step(x, y):
+            logits = model(x, training=False)
+            loss = tf.reduce_sum(per_example(y, logits))
+            hits = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=y.dtype), y), tf.float32)
+            return loss, tf.reduce_sum(hits)
+
+        self._train_step, self._local_eval_step = train_step, local_eval_step
+
+    def _fit_multi_worker(self, train, periods, callbacks):
+        callbacks = keras.callbacks.CallbackList(callbacks, model=self.model)
+        iterator = iter(self.strategy.experimental_distribute_dataset(train))
+        callbacks.on_train_begin()
+        for epoch, steps in enumerate(periods):
+            callbacks.on_epoch_begin(epoch)
+            for step in range(steps):
+                loss = self._train_step(iterator)
+                callbacks.on_train_batch_end(step, {"loss": float(loss)})
+            val_loss, val_accuracy = self._evaluate(self._validation)
+            callbacks.on_epoch_end(epoch, {"loss": float(loss), "val_loss": val_loss,
+                                           "val_accuracy": val_accuracy})
+        callbacks.on_train_end()
 

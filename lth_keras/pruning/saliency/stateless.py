@@ -45,13 +45,9 @@ class StatelessModel:
         self.index = tuple(position[id(t.kernel)] for t in targets)
         self._functions = _COMPILED.setdefault(model, {})
 
-    def values(self, absolute=False):
-        """``(trainable, non_trainable)`` tensors of the variables' current values."""
-        read = (lambda v: tf.abs(tf.convert_to_tensor(v))) if absolute else tf.convert_to_tensor
-        return [read(v) for v in self.trainable], [read(v) for v in self.non_trainable]
-
-    def kernels(self, values):
-        return [values[i] for i in self.index]
+    def variables(self):
+        """The trainable and non-trainable backend variables, passed by reference."""
+        return [v.value for v in self.trainable], [v.value for v in self.non_trainable]
 
     def _function(self, kind, build):
         key = (kind, self.index)
@@ -68,6 +64,7 @@ class StatelessModel:
         def build(model, index):
             @tf.function(reduce_retracing=True)
             def gradient(trainable, non_trainable, x, y, temperature, training):
+                trainable, non_trainable = _read(trainable), _read(non_trainable)
                 with tf.GradientTape() as tape:
                     tape.watch(trainable)
                     logits = _logits(model(), trainable, non_trainable, x, training) / temperature
@@ -77,7 +74,7 @@ class StatelessModel:
             return gradient
 
         fn = self._function("loss_gradient", build)
-        trainable, non_trainable = self.values()
+        trainable, non_trainable = self.variables()
         return _batch_mean(
             lambda x, y: fn(trainable, non_trainable, x, y, tf.constant(temperature, tf.float32),
                             training),
@@ -90,6 +87,7 @@ class StatelessModel:
         def build(model, index):
             @tf.function(reduce_retracing=True)
             def product(trainable, non_trainable, x, y, vectors, temperature, training):
+                trainable, non_trainable = _read(trainable), _read(non_trainable)
                 kernels = lambda: [trainable[i] for i in index]  # noqa: E731
                 with tf.GradientTape() as outer:
                     outer.watch(trainable)
@@ -105,7 +103,7 @@ class StatelessModel:
             return product
 
         fn = self._function("hessian_vector_product", build)
-        trainable, non_trainable = self.values()
+        trainable, non_trainable = self.variables()
         vectors = [tf.convert_to_tensor(v, tf.float32) for v in vectors]
         return _batch_mean(
             lambda x, y: fn(trainable, non_trainable, x, y, vectors,
@@ -124,18 +122,27 @@ class StatelessModel:
 
         def build(model, index):
             @tf.function(reduce_retracing=True)
-            def gradient(trainable, non_trainable, x):
+            def gradient(trainable, non_trainable, x, absolute):
+                trainable = _read(trainable, absolute)
+                non_trainable = _read(non_trainable, absolute)
                 with tf.GradientTape() as tape:
                     tape.watch(trainable)
                     flow = tf.reduce_sum(_logits(model(), trainable, non_trainable, x, False))
-                return tape.gradient(flow, [trainable[i] for i in index]), flow
+                kernels = [trainable[i] for i in index]
+                return tape.gradient(flow, kernels), kernels, flow
 
             return gradient
 
         fn = self._function("output_sum_gradient", build)
-        trainable, non_trainable = self.values(absolute=absolute)
-        gradients, flow = fn(trainable, non_trainable, tf.convert_to_tensor(inputs, tf.float32))
-        return [g.numpy() for g in gradients], [k.numpy() for k in self.kernels(trainable)], float(flow)
+        trainable, non_trainable = self.variables()
+        gradients, kernels, flow = fn(trainable, non_trainable,
+                                      tf.convert_to_tensor(inputs, tf.float32), absolute)
+        return [g.numpy() for g in gradients], [k.numpy() for k in kernels], float(flow)
+
+
+def _read(variables, absolute=False):
+    values = [tf.convert_to_tensor(v) for v in variables]
+    return [tf.abs(v) for v in values] if absolute else values
 
 
 def _logits(model, trainable, non_trainable, inputs, training):
