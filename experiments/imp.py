@@ -8,31 +8,17 @@ Rerunning the same command resumes an interrupted run; see README.md.
 """
 
 import _startup  # noqa: F401  (first: quiet TensorFlow, repo on the path)
-from absl import app, flags  # noqa: E402
+from absl import app  # noqa: E402
 
 from lth_keras.lottery.imp import ImpConfig  # noqa: E402
-from lth_keras.runs.flags import config_from_flags, define_flags, fail  # noqa: E402
-
-define_flags(ImpConfig)
-FLAGS = flags.FLAGS
+from lth_keras.runs import experiment  # noqa: E402
 
 TABLE = {
     "round": "d", "control": "", "density": ".4f", "test_accuracy": ".4f",
     "test_accuracy_at_early_stop": ".4f", "early_stop_iteration": "", "wall_time_s": ".1f",
 }
 
-
-def main(argv):
-    del argv
-    from lth_keras.runs import experiment
-
-    try:
-        config = config_from_flags(ImpConfig)
-        config.validate()
-    except ValueError as error:
-        fail("imp.py", error)
-    experiment.run("imp", config, FLAGS, TABLE, "rounds")
-
+main = experiment.command("imp", ImpConfig, TABLE, "rounds")
 
 if __name__ == "__main__":
     app.run(main)
