@@ -1,0 +1,58 @@
+"""The one results writer: results.json, results.csv, a printed table.
+
+``results.json`` is ``{"config": {...}, <key>: [record, ...]}``; every
+experiment writes its records through :func:`write_results`, so the report
+tools read every run the same way.
+"""
+
+import csv
+import io
+import json
+import os
+
+from lth_keras.runs.workdir import write_json
+
+
+def _flat(record):
+    # Nested dicts (per-layer densities) stay in results.json only.
+    return {k: v for k, v in record.items() if not isinstance(v, (dict, list))}
+
+
+def write_results(path, config, records, key):
+    """Writes ``results.json`` and ``results.csv`` into the directory ``path``."""
+    write_json(os.path.join(path, "results.json"), {"config": config, key: records})
+    columns = []
+    for r in records:
+        columns += [k for k in _flat(r) if k not in columns]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    for r in records:
+        writer.writerow(_flat(r))
+    tmp = os.path.join(path, "results.csv.tmp")
+    with open(tmp, "w", newline="") as f:
+        f.write(buffer.getvalue())
+    os.replace(tmp, os.path.join(path, "results.csv"))
+
+
+def read_results(path):
+    """The parsed ``results.json`` of a run directory (or the file itself)."""
+    if os.path.isdir(path):
+        path = os.path.join(path, "results.json")
+    with open(path) as f:
+        return json.load(f)
+
+
+def format_table(records, columns):
+    """A fixed-width text table of ``columns`` (name -> format spec) of records."""
+    header = "  ".join(f"{name:>{max(len(name), 8)}}" for name in columns)
+    lines = [header, "-" * len(header)]
+    for r in records:
+        cells = []
+        for name, spec in columns.items():
+            value = r.get(name)
+            width = max(len(name), 8)
+            text = "-" if value is None else format(value, spec) if spec else str(value)
+            cells.append(f"{text:>{width}}")
+        lines.append("  ".join(cells))
+    return "\n".join(lines)
