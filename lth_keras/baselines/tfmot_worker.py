@@ -36,7 +36,8 @@ import sys  # noqa: E402
 import time  # noqa: E402
 
 # This folder holds lth_keras's own tfmot.py: never shadow the real packages.
-sys.path = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
 import numpy as np  # noqa: E402
 
