@@ -22,7 +22,10 @@ setup(
         "matplotlib",
     ],
     extras_require={
-        "test": ["pytest", "pytest-xdist", "hypothesis"],
+        # The TFMOT baseline's tests run in CI too (tfmot pins absl-py~=1.2,
+        # which the rest of lth_keras works with).
+        "test": ["pytest", "pytest-xdist", "hypothesis", "tf-keras",
+                 "tensorflow-model-optimization"],
         "tfmot": ["tf-keras", "tensorflow-model-optimization"],
     },
 )
