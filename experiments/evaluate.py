@@ -1,7 +1,8 @@
 """Evaluates every saved model of a run: clean, adversarial, corrupted, calibrated.
 
     python experiments/evaluate.py --workdir=runs/imp_xxx
-    python experiments/evaluate.py --workdir=runs/imp_xxx --name=eval_eps03 --fgsm_epsilon=0.3 --pgd_epsilon=0.3
+    python experiments/evaluate.py --workdir=runs/imp_xxx --name=eval_eps03 \
+        --fgsm_epsilon=0.3 --pgd_epsilon=0.3
 
 Writes <workdir>/<name>/results.json and results.csv (key "evaluation", one
 record per saved model) and never touches the run's own results; the report

@@ -11,7 +11,7 @@ instability.png. Rerunning the same command resumes an interrupted run.
 import _startup  # noqa: F401  (first: quiet TensorFlow, repo on the path)
 from absl import app, flags  # noqa: E402
 
-from lth_keras.lottery.instability import TRAINING_FIELDS, InstabilityConfig  # noqa: E402
+from lth_keras.lottery.instability import InstabilityConfig  # noqa: E402
 from lth_keras.runs.flags import config_from_flags, define_flags, fail  # noqa: E402
 
 define_flags(InstabilityConfig)
@@ -30,10 +30,7 @@ def main(argv):
     try:
         config = config_from_flags(InstabilityConfig)
         config.validate()
-        given = [name for name in TRAINING_FIELDS if FLAGS[name].present]
-        if config.imp_workdir and given:
-            raise ValueError(f"--{given[0]}: with --imp_workdir the networks and their training "
-                             "are the IMP run's; do not pass training flags.")
+        config.refuse_training_flags({name for name in FLAGS if FLAGS[name].present})
     except ValueError as error:
         fail("instability.py", error)
     experiment.run("instability", config, FLAGS, TABLE, "instability")

@@ -41,7 +41,7 @@ from lth_keras.runs.workdir import Workdir, read_json
 SPLITS = ("test", "validation")
 SOURCES = ("offline", "tfds")
 # Fields of a stage record that say which model it is.
-IDENTITY = ("round", "control", "method", "sanity", "sparsity", "seed")
+IDENTITY = ("round", "control", "method", "sanity", "sparsity", "budget", "seed")
 SKIPPED_DIRS = ("tensorboard",)
 
 
@@ -81,8 +81,9 @@ class EvaluationConfig:
         if self.batch_size < 1:
             raise ValueError(f"--batch_size: expected >= 1, got {self.batch_size}.")
         for flag in ("fgsm_epsilon", "pgd_epsilon"):
-            if not 0.0 <= getattr(self, flag) <= 1.0:
-                raise ValueError(f"--{flag}: expected a pixel budget in [0, 1], got {getattr(self, flag)}.")
+            value = getattr(self, flag)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"--{flag}: expected a pixel budget in [0, 1], got {value}.")
         if self.pgd_epsilon > 0 and not self.pgd_step_size > 0:
             raise ValueError(f"--pgd_step_size: expected > 0, got {self.pgd_step_size}.")
         if self.pgd_epsilon > 0 and self.pgd_steps < 1:
@@ -174,9 +175,17 @@ class Evaluation:
     def run(self):
         for stage in self.stages:
             parts = stage.split("/")
-            if not self.workdir.finished(*parts):
-                self._evaluate(stage, parts)
-                self.save_results()
+            if self.workdir.finished(*parts):
+                continue
+            try:
+                self._load(parts)
+            except ValueError as error:
+                # e.g. a layer-lottery ticket, physically smaller than the run's --model.
+                self.log(f"{stage}: skipped, its weights do not fit {self.run_config['model']}: "
+                         f"{str(error).splitlines()[0]}")
+                continue
+            self._evaluate(stage, parts)
+            self.save_results()
         self.save_results()
         return self.records()
 
@@ -194,12 +203,12 @@ class Evaluation:
         self.model.load_weights(os.path.join(folder, "final.weights.h5"))
         if os.path.exists(os.path.join(folder, "masks.npz")):
             set_masks(self.model, load_masks(os.path.join(folder, "masks.npz")))
-        return folder
 
     def _evaluate(self, stage, parts):
+        """Measures the model loaded from ``parts`` and finishes its stage."""
         c = self.config
         began = time.perf_counter()
-        folder = self._load(parts)
+        folder = os.path.join(self.run_path, *parts)
         source = _scalars(read_json(os.path.join(folder, "record.json")))
         record = {"stage": stage, **{k: source[k] for k in IDENTITY if k in source},
                   "density": density(self.model)}

@@ -2,16 +2,19 @@
 
 Each run directory's ``results.json`` (written by the shared
 :func:`lth_keras.runs.write_results`) is read under its key: ``rounds``
-(IMP), ``cells`` (pruning at initialization), ``instability``, or any later
-experiment's. An evaluation of the run (``<run>/evaluation/results.json`` from
-``experiments/evaluate.py``) is joined to its records: an evaluation record
-belongs to the run record whose scalar fields equal its ``source``.
+(IMP), ``cells`` (pruning at initialization, or the layer lottery, told apart
+by their fields), ``instability``, or any later experiment's (a generic row:
+method, then round / sparsity / target density). An evaluation of the run
+(``<run>/evaluation/results.json`` from ``experiments/evaluate.py``) is joined
+to its records: an evaluation record belongs to the run record whose scalar
+fields equal its ``source``.
 
 Rows are a (experiment, series, setting) - e.g. (imp, ticket, round 3) or
-(pruning at init, snip, sparsity 0.9) - with every metric as mean +- sample
+(pruning_at_init, snip, sparsity 0.9) - with every metric as mean +- sample
 standard deviation over the runs (seeds) that have it; ``n`` counts them.
-The dense baseline (density 1, no control) heads each table, as ShrinkBench
-asks (Blalock et al. 2020), with compression ratio and theoretical speed-up.
+The dense baseline heads each table, as ShrinkBench asks (Blalock et al.
+2020), with compression ratio and theoretical speed-up; multiply-adds that a
+run did not record are the architecture's dense count / theoretical speed-up.
 """
 
 import csv
@@ -24,9 +27,10 @@ import numpy as np
 from lth_keras.analysis import plots
 from lth_keras.runs.results import read_results
 
-# Results key -> function(record) -> (series, setting label, setting sort key).
+# Results key -> function(record) -> (experiment, series, setting, sort key);
+# the series "dense" is the dense baseline row.
 ROW_KINDS = {}
-EXPERIMENT_NAMES = {"rounds": "imp", "cells": "pruning_at_init"}
+DENSE = ("dense", "", -math.inf)
 
 
 def row_kind(key):
@@ -41,25 +45,36 @@ def row_kind(key):
 
 @row_kind("rounds")
 def _imp_row(record):
-    return record.get("control") or "ticket", f"round {record['round']}", record["round"]
+    if record["round"] == 0 and not record.get("control"):
+        return ("imp", *DENSE)
+    return "imp", record.get("control") or "ticket", f"round {record['round']}", record["round"]
 
 
 @row_kind("cells")
-def _pruning_at_init_row(record):
+def _cells_row(record):
+    if "ticket" in record:  # layer lottery (Jordao et al. 2023): whole blocks removed
+        if record["ticket"] == "dense":
+            return ("layer_lottery", *DENSE)
+        return ("layer_lottery", f"{record['ticket']} ({record.get('criterion')})",
+                f"p = {record.get('p')}", record.get("p") or 0)
+    if record.get("density", 0) >= 1.0 - 1e-9:
+        return ("pruning_at_init", *DENSE)
     series = str(record.get("method"))
     if record.get("sanity") not in (None, "", "none"):
         series += f" ({record['sanity']})"
     sparsity = record.get("sparsity")
-    return series, f"sparsity {sparsity}", sparsity if sparsity is not None else 0.0
+    return "pruning_at_init", series, f"sparsity {sparsity}", sparsity or 0.0
 
 
-def _generic_row(record):
+def _generic_row(record, key):
     """Rows of experiments with no registered kind: method/control, then round or sparsity."""
-    series = str(record.get("method") or record.get("control") or "run")
-    for name in ("round", "sparsity", "target_density", "blocks_removed", "density"):
+    if record.get("density", 0) >= 1.0 - 1e-9 and not record.get("control"):
+        return (key, *DENSE)
+    series = str(record.get("method") or record.get("control") or key)
+    for name in ("round", "sparsity", "target_density", "density"):
         if record.get(name) is not None:
-            return series, f"{name} {record[name]}", record[name]
-    return series, "", 0
+            return key, series, f"{name} {record[name]}", record[name]
+    return key, series, "", 0
 
 
 # (record field, column header, format): the report's columns, in order.
@@ -126,6 +141,9 @@ class Run:
     def _fill_multiply_adds(self):
         """Nonzero multiply-adds from the speed-up where no evaluation gave them:
         the dense count of the architecture / theoretical speed-up (ShrinkBench)."""
+        for r in self.records:
+            if r.get("effective_multiply_adds") is None and r.get("multiply_adds") is not None:
+                r["effective_multiply_adds"] = r["multiply_adds"]  # a physically smaller net
         needed = [r for r in self.records
                   if r.get("effective_multiply_adds") is None and r.get("theoretical_speedup")]
         if not needed:
@@ -172,10 +190,6 @@ def find_runs(patterns, evaluation="evaluation"):
     return [Run(p, evaluation) for p in paths]
 
 
-def _is_dense(record):
-    return record.get("density", 0) >= 1.0 - 1e-9 and not record.get("control")
-
-
 def _stats(values):
     values = [float(v) for v in values if v is not None and not isinstance(v, str)]
     if not values:
@@ -185,18 +199,17 @@ def _stats(values):
 
 
 def rows(runs, metrics=METRICS):
-    """Aggregated rows: ``{"table", "experiment", "series", "setting", "n", <metric>: (mean, std, n)}``."""
+    """Aggregated rows: ``{"table", "experiment", "series", "setting", "n",
+    <metric>: (mean, std, n) or None}``."""
     groups = {}
     for run in runs:
         if run.key == "instability":
             continue
-        kind = ROW_KINDS.get(run.key, _generic_row)
-        experiment = EXPERIMENT_NAMES.get(run.key, run.key)
         for record in run.records:
-            if _is_dense(record):
-                series, setting, order = "dense", "", -math.inf
+            if run.key in ROW_KINDS:
+                experiment, series, setting, order = ROW_KINDS[run.key](record)
             else:
-                series, setting, order = kind(record)
+                experiment, series, setting, order = _generic_row(record, run.key)
             key = ((run.model, run.dataset), experiment, series, setting)
             groups.setdefault(key, {"order": order, "records": []})["records"].append(record)
     out = []

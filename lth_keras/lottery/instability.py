@@ -66,7 +66,8 @@ class InstabilityConfig(RunConfig):
         super().validate()
         if not self.rewind_iterations:
             raise ValueError("--rewind_iterations: expected at least one iteration.")
-        if min(self.rewind_iterations) < 0 or len(set(self.rewind_iterations)) != len(self.rewind_iterations):
+        ks = self.rewind_iterations
+        if min(ks) < 0 or len(set(ks)) != len(ks):
             raise ValueError(f"--rewind_iterations: expected distinct iterations >= 0, "
                              f"got {self.rewind_iterations}.")
         if len(self.data_seeds) != 2 or self.data_seeds[0] == self.data_seeds[1]:
@@ -75,7 +76,8 @@ class InstabilityConfig(RunConfig):
             raise ValueError(f"--points: expected >= 2, got {self.points}.")
         _choice("split", self.split, SPLITS)
         if self.bn_statistics_batches < 1:
-            raise ValueError(f"--bn_statistics_batches: expected >= 1, got {self.bn_statistics_batches}.")
+            raise ValueError(
+                f"--bn_statistics_batches: expected >= 1, got {self.bn_statistics_batches}.")
         if any(r < 0 for r in self.rounds):
             raise ValueError(f"--rounds: expected rounds >= 0, got {self.rounds}.")
         if self.imp_workdir:
@@ -89,16 +91,21 @@ class InstabilityConfig(RunConfig):
             raise ValueError(f"--rewind_iterations: {max(self.rewind_iterations)} is past the end "
                              f"of training (--iterations={self.iterations}).")
 
+    def refuse_training_flags(self, given):
+        """With --imp_workdir, raises ValueError if any training flag was ``given``."""
+        given = [name for name in TRAINING_FIELDS if name in given]
+        if self.imp_workdir and given:
+            raise ValueError(f"--{given[0]}: with --imp_workdir the networks and their training "
+                             "are the IMP run's; do not pass training flags.")
+
     def training_config(self):
         """The RunConfig the networks are trained with: the IMP run's training
         flags when --imp_workdir is given, this command's otherwise."""
-        if not self.imp_workdir:
-            return RunConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(RunConfig)})
-        imp = read_json(os.path.join(self.imp_workdir, "config.json"))
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(RunConfig)}
-        names = {f.name for f in dataclasses.fields(RunConfig)}
-        values.update({k: imp[k] for k in TRAINING_FIELDS if k in imp and k in names})
-        values["data_dir"] = self.data_dir or imp.get("data_dir", "")
+        if self.imp_workdir:
+            imp = read_json(os.path.join(self.imp_workdir, "config.json"))
+            values.update({k: imp[k] for k in TRAINING_FIELDS if k in imp and k in values})
+            values["data_dir"] = self.data_dir or imp.get("data_dir", "")
         return RunConfig(**values)
 
 
@@ -139,7 +146,8 @@ class Instability:
     def _rounds(self):
         if self.imp is None:
             return [0]
-        finished = [r for r in range(100) if self.imp.finished(f"round_{r:02d}")]
+        finished = [r for r in range(self.imp.config.get("rounds", 0) + 1)
+                    if self.imp.finished(f"round_{r:02d}")]
         wanted = self.config.rounds or finished
         missing = sorted(set(wanted) - set(finished))
         if missing:
