@@ -34,7 +34,6 @@ import tensorflow as tf
 
 from lth_keras import deploy, metrics
 from lth_keras.analysis.plots import accuracy_vs_density
-from lth_keras.data import load as load_data
 from lth_keras.data.dataset import Dataset
 from lth_keras.data.normalization import IDENTITY
 from lth_keras.data.splits import Splits
@@ -265,8 +264,7 @@ class TfmotBaseline:
     def data(self, seed):
         if seed not in self._data:
             c = self.config
-            self._data[seed] = load_data(c.dataset, data_dir=c.data_dir or None, seed=seed,
-                                         label_noise=c.label_noise)
+            self._data[seed] = c.load_data(seed=seed, augment=False)
         return self._data[seed]
 
     def initial_model(self, seed):

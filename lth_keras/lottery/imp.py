@@ -26,7 +26,6 @@ from lth_keras import metrics
 from lth_keras.analysis.plots import accuracy_vs_density
 from lth_keras.callbacks.rewind import RewindPoint
 from lth_keras.callbacks.summaries import SparsitySummaries
-from lth_keras.data import load as load_data
 from lth_keras.models import build as build_model
 from lth_keras.pruning import criteria
 from lth_keras.pruning.masks import (
@@ -117,8 +116,7 @@ class IMP:
         self.workdir = workdir
         self.strategy = strategy or tf.distribute.get_strategy()
         self.log = log
-        self.data = load_data(config.dataset, data_dir=config.data_dir or None, seed=config.seed,
-                              label_noise=config.label_noise, augment=config.augment)
+        self.data = config.load_data()
         self.iterations = resolve_iterations(config, self.data)
         if config.rewind_iteration >= self.iterations:
             raise ValueError(

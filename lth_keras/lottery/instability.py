@@ -25,7 +25,6 @@ import tensorflow as tf
 from lth_keras.analysis.instability import POINTS, linear_mode_connectivity
 from lth_keras.analysis.plots import instability_curves
 from lth_keras.callbacks.rewind import RewindPoint
-from lth_keras.data import load as load_data
 from lth_keras.lottery.imp import resolve_iterations
 from lth_keras.models import build as build_model
 from lth_keras.pruning.masks import density, get_masks, set_masks
@@ -126,11 +125,7 @@ class Instability:
             os.path.join(config.imp_workdir, "config.json"))) if config.imp_workdir else None
         train_config = config.training_config()
         train_config.validate()
-        self.data = load_data(train_config.dataset, data_dir=train_config.data_dir or None,
-                              seed=train_config.seed, label_noise=train_config.label_noise,
-                              label_noise_kind=getattr(train_config, "label_noise_kind",
-                                                       "symmetric"),
-                              augment=train_config.augment)
+        self.data = train_config.load_data()
         self.iterations = resolve_iterations(train_config, self.data)
         if max(config.rewind_iterations) >= self.iterations:
             raise ValueError(f"--rewind_iterations: {max(config.rewind_iterations)} is past the end "

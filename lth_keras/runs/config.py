@@ -35,7 +35,8 @@ class RunConfig:
     dataset: str = field("mnist5k", "mnist5k (bundled), synthetic, tfds:<name> or a .npz path.")
     data_dir: str = field("", "TFDS data directory (for tfds:<name> datasets).")
     augment: bool = field(False, "Standard CIFAR augmentation (pad 4, crop, flip).")
-    label_noise: float = field(0.0, "Fraction of training labels to corrupt (symmetric).")
+    label_noise: float = field(0.0, "Fraction of training labels to corrupt.")
+    label_noise_kind: str = field("symmetric", "Label noise: symmetric or asymmetric (He et al. 2022).")
     optimizer: str = field("adam", f"One of {OPTIMIZERS}.")
     learning_rate: float = field(1.2e-3, "Peak learning rate.")
     momentum: float = field(0.9, "SGD momentum.")
@@ -67,6 +68,7 @@ class RunConfig:
                 f"--dataset: unknown '{self.dataset}'; expected one of {sorted(DATASETS)}, "
                 "tfds:<name> or a path ending in .npz."
             )
+        _choice("label_noise_kind", self.label_noise_kind, ("symmetric", "asymmetric"))
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("schedule", self.schedule, SCHEDULES)
         _choice("strategy", self.strategy, STRATEGIES)
@@ -84,6 +86,15 @@ class RunConfig:
             raise ValueError(f"--weight_decay: expected >= 0, got {self.weight_decay}.")
         if self.strategy == "tpu" and not self.tpu:
             raise ValueError("--tpu: the TPU address is required with --strategy=tpu.")
+
+    def load_data(self, **overrides):
+        """The run's dataset, as its flags describe it (``overrides`` win)."""
+        from lth_keras.data import load
+
+        options = dict(data_dir=self.data_dir or None, seed=self.seed,
+                       label_noise=self.label_noise, label_noise_kind=self.label_noise_kind,
+                       augment=self.augment)
+        return load(self.dataset, **{**options, **overrides})
 
     def to_dict(self):
         return dataclasses.asdict(self)
