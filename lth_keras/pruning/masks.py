@@ -15,7 +15,7 @@ from lth_keras.pruning.targets import prunable_weights
 
 def get_masks(model):
     """The model's mask set (copies, as float32 0/1 arrays)."""
-    return {t.path: t.mask.numpy().copy() for t in prunable_weights(model)}
+    return {t.path: t.mask.numpy().astype(np.float32) for t in prunable_weights(model)}
 
 
 def set_masks(model, masks, strict=True):
@@ -49,7 +49,7 @@ def set_masks(model, masks, strict=True):
             )
         if not np.isin(mask, (0, 1)).all():
             raise ValueError(f"masks['{path}']: expected only 0 and 1 values.")
-        values[path] = mask.astype(targets[path].mask.dtype)
+        values[path] = mask.astype(bool)
     for path, mask in values.items():
         t = targets[path]
         t.mask.assign(mask)

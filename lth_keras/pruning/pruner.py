@@ -109,7 +109,7 @@ def prune(model, amount=None, *, density=None, scope="global", criterion="magnit
             masks[t.path] = keep[offset : offset + t.size].reshape(t.kernel.shape).astype(np.float32)
             offset += t.size
     for t in targets:
-        t.mask.assign(masks[t.path])
+        t.mask.assign(masks[t.path] > 0)
         t.kernel.assign(t.kernel.numpy() * masks[t.path])
     return masks
 
