@@ -120,6 +120,8 @@ def main():
         candidates["torch eager"] = torch_run
     with common.OtherLoad() as load:
         result = common.interleaved(candidates, args.repeats)
+    for name, samples in result.items():
+        print(f"[{name}] ms/step per repeat: {[round(1e3 * s.wall, 2) for s in samples]}")
     base = common.median(result["keras plain default"], "wall")
     rows = []
     for name, samples in result.items():

@@ -31,7 +31,10 @@ def top_k_mask(scores, k):
     if k >= n:
         keep[:] = True
     elif k > 0:
-        threshold = np.partition(flat, n - k)[n - k]
+        # Partition only live scores: np.partition slows tenfold on arrays that
+        # are mostly one repeated value (the -inf of weights already pruned).
+        alive = flat[flat > -np.inf]
+        threshold = np.partition(alive, alive.size - k)[alive.size - k] if k <= alive.size else -np.inf
         keep = flat > threshold
         ties = np.flatnonzero(flat == threshold)
         keep[ties[: k - int(keep.sum())]] = True
