@@ -21,7 +21,7 @@ define_flags(LayerLotteryConfig)
 FLAGS = flags.FLAGS
 
 TABLE = {
-    "seed": "d", "ticket": "", "p": "d", "test_accuracy": ".4f", "dense_test_accuracy": ".4f",
+    "seed": "d", "criterion": "", "ticket": "", "p": "d", "test_accuracy": ".4f", "dense_test_accuracy": ".4f",
     "win": "", "params": "d", "flops_reduction": ".3f", "wall_time_s": ".1f", "speedup": ".2f",
     "energy_kwh": ".2e", "removed_blocks": "",
 }

@@ -4,6 +4,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 
 
 def accuracy_vs_density(records, path, group_by, title="", y="test_accuracy"):
@@ -102,6 +103,9 @@ def accuracy_vs_sparsity(rows, path, group_by="method", panel_by="sanity", title
                         yerr=[100 * (r[f"{y}_std"] or 0.0) for r in rs],
                         marker="o", capsize=3, label=name)
         ax.set_xscale("log")
+        ticks = sorted({100 * (1 - r["sparsity"]) for r in rows})
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.invert_xaxis()
         ax.set_xlabel("percent of weights remaining")
         ax.set_title(f"{panel_by}: {panel}")

@@ -46,8 +46,10 @@ class PruneAtInitConfig(RunConfig):
     seeds: list = field([0, 1, 2], "Seeds of theta_0, of the mask and of the data order.", item=int)
     sanity: list = field(["none"], f"Sanity checks per cell, any of {list(sanity_lib.SANITY_CHECKS)}.")
     budget: str = field("standard", f"Training budget, one of {BUDGETS} (Liu et al. 2019).")
-    budget_max_factor: float = field(0.0, "Cap of the scratch_b factor (0: none; Liu et al.: 2 on ImageNet).")
-    examples_per_class: int = field(EXAMPLES_PER_CLASS, "SNIP/GraSP: training examples per class scored.")
+    budget_max_factor: float = field(
+        0.0, "Cap of the scratch_b factor (0: none; Liu et al.: 2 on ImageNet).")
+    examples_per_class: int = field(
+        EXAMPLES_PER_CLASS, "SNIP/GraSP: training examples per class scored.")
     grasp_temperature: float = field(200.0, "GraSP: logits are divided by this temperature.")
     synflow_iterations: int = field(ITERATIONS, "SynFlow: pruning rounds of its exponential schedule.")
 
@@ -69,7 +71,8 @@ class PruneAtInitConfig(RunConfig):
             _choice("sanity", s, sanity_lib.SANITY_CHECKS)
         _choice("budget", self.budget, BUDGETS)
         if self.budget_max_factor != 0.0 and self.budget_max_factor < 1.0:
-            raise ValueError(f"--budget_max_factor: expected 0 (no cap) or >= 1, got {self.budget_max_factor}.")
+            raise ValueError("--budget_max_factor: expected 0 (no cap) or >= 1, "
+                             f"got {self.budget_max_factor}.")
         _positive("examples_per_class", self.examples_per_class)
         _positive("grasp_temperature", self.grasp_temperature)
         _positive("synflow_iterations", self.synflow_iterations)
@@ -123,6 +126,7 @@ class PruneAtInit:
                                      seed=config.seeds[0])
         self.trainer = Trainer(self.model, self.data, self.train_config, self.strategy)
         self.tensorboard = workdir.stage("tensorboard")
+        self._profile_writers = {}
 
     def _load(self, seed, **options):
         c = self.config
@@ -231,8 +235,11 @@ class PruneAtInit:
 
     def _density_profile(self, record):
         """TensorBoard scalars density_profile/<method>_<sparsity>[_<check>], step = layer index."""
-        path = f"{self.tensorboard}/density_profile/seed_{record['seed']}"
-        writer = tf.summary.create_file_writer(path)
+        seed = record["seed"]
+        if seed not in self._profile_writers:
+            path = f"{self.tensorboard}/density_profile/seed_{seed}"
+            self._profile_writers[seed] = tf.summary.create_file_writer(path)
+        writer = self._profile_writers[seed]
         tag = f"density_profile/{record['method']}_{record['sparsity']:g}"
         if record["sanity"] != "none":
             tag += f"_{record['sanity']}"
@@ -243,7 +250,6 @@ class PruneAtInit:
                             " | ".join(f"{i}: {p}" for i, p in enumerate(record["layer_densities"])),
                             step=0)
         writer.flush()
-        writer.close()
 
     # Results ------------------------------------------------------------------
 

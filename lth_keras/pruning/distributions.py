@@ -150,9 +150,10 @@ def smart_ratio(model, density, shape="quadratic", vgg=False, fixed=None):
     ``vgg`` (their public code does so for VGG only), scaled so the kept count
     hits ``density``. Layers matched by ``fixed`` (names, paths or kinds ->
     ratio; default: the output layer keeps 0.3, their linear-layer ratio)
-    keep their fixed ratio. A ratio above 1 is clipped to 1 and the excess
-    count poured, in network order, into the following layers up to density 1
-    (then into earlier ones, if any is left), as in their code.
+    keep their fixed ratio, unless those alone would pass the target (then
+    they are scaled like the other layers). A ratio above 1 is clipped to 1
+    and the excess count poured, in network order, into the following layers
+    up to density 1 (then into earlier ones, if any is left), as in their code.
     """
     _check_density(density)
     if shape not in SMART_RATIO_SHAPES:
@@ -165,16 +166,15 @@ def smart_ratio(model, density, shape="quadratic", vgg=False, fixed=None):
     sizes = np.array([t.size for t in targets], dtype=float)
     L = len(targets)
     free = np.array([fixed[t.path] is None for t in targets])
-    ratios = np.array([
+    shaped = np.array([
         SMART_RATIO_SHAPES[shape](l, L) / (l ** 2 if vgg and shape != "uniform" else 1)
         for l in range(1, L + 1)], dtype=float)
-    ratios[~free] = [fixed[t.path] for t, f in zip(targets, free) if not f]
+    ratios = np.where(free, shaped, [fixed[t.path] or 0.0 for t in targets])
 
     budget = density * sizes.sum() - (ratios[~free] * sizes[~free]).sum()
-    if budget < free.sum():
-        raise ValueError(
-            f"density: {density} keeps {density * sizes.sum():.0f} weights, but the fixed "
-            f"ratios alone keep {(ratios[~free] * sizes[~free]).sum():.0f}; lower `fixed`.")
+    if budget < free.sum() and free.any():
+        # The fixed layers alone would pass the target: scale them like the others.
+        free, ratios, budget = np.ones(L, dtype=bool), shaped, density * sizes.sum()
     if not free.any():
         raise ValueError("fixed: every layer has a fixed ratio; nothing is left to scale.")
     ratios[free] *= budget / (ratios[free] * sizes[free]).sum()

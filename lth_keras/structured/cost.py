@@ -9,8 +9,6 @@ not counted: compaction folds them into the layer before them. The numbers equal
 of the same model, without building it.
 """
 
-import math
-
 import keras
 import numpy as np
 
@@ -54,11 +52,6 @@ def _layer_params(layer, plan, follower_group):
     return sum(v.size for v in values), sum(int(np.count_nonzero(v)) for v in values)
 
 
-def _positions(layer):
-    shape = layer.compute_output_shape(layer.get_build_config()["input_shape"])
-    return math.prod(int(d) for d in shape[1:-1])
-
-
 def effective_report(model):
     """:func:`lth_keras.metrics.report` of a gated model, gates taken into account.
 
@@ -84,7 +77,7 @@ def effective_report(model):
             if isinstance(layer, MaskedLayer):
                 kernel = kernel * layer.kernel_mask.numpy()
             kernel = _slice(kernel, plan.kept_in(layer.name), plan.kept_out(layer.name))
-            positions = _positions(layer)
+            positions = metrics._output_positions(layer)
             structured_macs += kernel.size * positions
             effective_macs += int(np.count_nonzero(kernel)) * positions
         elif isinstance(layer, tuple(MASKED_TWINS)):

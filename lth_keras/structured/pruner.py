@@ -80,14 +80,17 @@ def prune_filters(model, fraction, criterion):
     return masks
 
 
-def prune_filters_to_multiply_adds(model, target, criterion, steps=30):
+def prune_filters_to_multiply_adds(model, target, criterion=None, steps=30, scores=None):
     """Gates off the uniform fraction of filters whose structured multiply-adds
     come closest to ``target``, in place; returns ``(fraction, masks)``.
 
     The fraction is found by bisection (multiply-adds fall as it grows).
+    ``scores`` (``{group: array}``, e.g. saved earlier) replaces ``criterion``.
     """
     groups, gates = _gated_groups(model)
-    scores = criterion.scores(model, groups)
+    if (criterion is None) == (scores is None):
+        raise ValueError("criterion, scores: give exactly one of them.")
+    scores = criterion.scores(model, groups) if scores is None else scores
 
     def cost(fraction):
         masks = filter_masks(groups, scores, fraction)

@@ -19,7 +19,7 @@ import numpy as np
 
 from lth_keras.layers.gates import BlockGate, ChannelGate
 from lth_keras.layers.masked import MaskedLayer, plain_class
-from lth_keras.structured.groups import MERGES, PRODUCERS, nodes_in_order
+from lth_keras.structured.groups import PRODUCERS, nodes_in_order
 from lth_keras.structured.plan import removal
 from lth_keras.wrapping import _copy_out_of_masked
 

@@ -1,7 +1,5 @@
 """GraSP: gradient signal preservation at initialization (Wang et al. 2020)."""
 
-import numpy as np
-
 from lth_keras.pruning.criteria import Criterion, register
 from lth_keras.pruning.saliency.stateless import StatelessModel
 

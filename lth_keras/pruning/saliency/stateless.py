@@ -19,7 +19,8 @@ _COMPILED = weakref.WeakKeyDictionary()
 
 
 def _cross_entropy(labels, logits):
-    return tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True))
+    losses = keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+    return tf.reduce_mean(losses)
 
 
 class StatelessModel:
@@ -142,7 +143,8 @@ class StatelessModel:
 
 def _read(variables, absolute=False):
     values = [tf.convert_to_tensor(v) for v in variables]
-    return [tf.abs(v) for v in values] if absolute else values
+    # Boolean masks are read as they are; only numbers are linearised.
+    return [tf.abs(v) if absolute and v.dtype.is_floating else v for v in values]
 
 
 def _logits(model, trainable, non_trainable, inputs, training):

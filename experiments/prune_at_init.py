@@ -1,0 +1,40 @@
+"""Pruning at initialization, random tickets and sanity checks (Su et al. 2020).
+
+    python experiments/prune_at_init.py --sparsities=0.9,0.98 --sanity=none,rearrange
+    python experiments/prune_at_init.py --model=conv4 --methods=snip,synflow,random_ticket
+    python experiments/prune_at_init.py --budget=scratch_b      # Liu et al. 2019
+    tensorboard --logdir runs/
+
+Every (method, sparsity, seed, sanity) cell is one stage of the run
+directory; rerunning the same command resumes an interrupted run.
+"""
+
+import _startup  # noqa: F401  (first: quiet TensorFlow, repo on the path)
+from absl import app, flags  # noqa: E402
+
+from lth_keras.lottery.prune_at_init import PruneAtInitConfig  # noqa: E402
+from lth_keras.runs.flags import config_from_flags, define_flags, fail  # noqa: E402
+
+define_flags(PruneAtInitConfig)
+FLAGS = flags.FLAGS
+
+TABLE = {
+    "method": "", "sparsity": "g", "seed": "d", "sanity": "", "density": ".4f",
+    "test_accuracy": ".4f", "test_accuracy_at_early_stop": ".4f", "wall_time_s": ".1f",
+}
+
+
+def main(argv):
+    del argv
+    from lth_keras.runs import experiment
+
+    try:
+        config = config_from_flags(PruneAtInitConfig)
+        config.validate()
+    except ValueError as error:
+        fail("prune_at_init.py", error)
+    experiment.run("prune_at_init", config, FLAGS, TABLE, "cells")
+
+
+if __name__ == "__main__":
+    app.run(main)
