@@ -27,5 +27,7 @@ setup(
         "test": ["pytest", "pytest-xdist", "hypothesis", "tf-keras",
                  "tensorflow-model-optimization"],
         "tfmot": ["tf-keras", "tensorflow-model-optimization"],
+        # Energy and CO2 of the layer-lottery runs (offline tracker).
+        "energy": ["codecarbon>=3.3"],
     },
 )
