@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from lth_keras.layers.gates import BlockGate, ChannelGate
 from lth_keras.layers.masked import MASKED_TWINS, MaskedLayer, plain_class
 
 
@@ -99,7 +100,22 @@ def theoretical_speedup(model):
 
 
 def report(model):
-    """Every metric of this module in one flat dict (for results files)."""
+    """Every metric of this module in one flat dict (for results files).
+
+    A model with channel or block gates is counted as its gates leave it
+    (:func:`lth_keras.structured.cost.effective_report`): a block gated 0 costs
+    nothing, a channel gated 0 removes its filter and the next layer's inputs.
+    """
+    layers = model._flatten_layers(include_self=False, recursive=True)
+    if any(isinstance(l, (BlockGate, ChannelGate)) for l in layers):
+        from lth_keras.structured.cost import effective_report  # needs this module
+
+        return effective_report(model)
+    return report_ignoring_gates(model)
+
+
+def report_ignoring_gates(model):
+    """:func:`report` of the model's layers as built, whatever its gates say."""
     counts = parameter_counts(model)
     dense, effective = multiply_adds(model)
     return {

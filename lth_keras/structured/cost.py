@@ -87,7 +87,7 @@ def effective_report(model):
             )
     gate_params = sum(int(np.prod(v.shape)) for l in model.layers
                       if isinstance(l, (BlockGate, ChannelGate)) for v in l.weights)
-    base = metrics.report(model)
+    base = metrics.report_ignoring_gates(model)
     total = base["total_params"] - gate_params
     dense = base["dense_multiply_adds"]
     return {
