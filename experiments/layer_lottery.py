@@ -12,13 +12,10 @@ Rerunning the same command resumes an interrupted run; see README.md.
 """
 
 import _startup  # noqa: F401  (first: quiet TensorFlow, repo on the path)
-from absl import app, flags  # noqa: E402
+from absl import app  # noqa: E402
 
 from lth_keras.lottery.layer_lottery import LayerLotteryConfig  # noqa: E402
-from lth_keras.runs.flags import config_from_flags, define_flags, fail  # noqa: E402
-
-define_flags(LayerLotteryConfig)
-FLAGS = flags.FLAGS
+from lth_keras.runs import experiment  # noqa: E402
 
 TABLE = {
     "seed": "d", "criterion": "", "ticket": "", "p": "d", "test_accuracy": ".4f", "dense_test_accuracy": ".4f",
@@ -27,16 +24,7 @@ TABLE = {
 }
 
 
-def main(argv):
-    del argv
-    from lth_keras.runs import experiment
-
-    try:
-        config = config_from_flags(LayerLotteryConfig)
-        config.validate()
-    except ValueError as error:
-        fail("layer_lottery.py", error)
-    experiment.run("layer_lottery", config, FLAGS, TABLE, "cells")
+main = experiment.command("layer_lottery", LayerLotteryConfig, TABLE, "cells")
 
 
 if __name__ == "__main__":

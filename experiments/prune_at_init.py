@@ -10,13 +10,10 @@ directory; rerunning the same command resumes an interrupted run.
 """
 
 import _startup  # noqa: F401  (first: quiet TensorFlow, repo on the path)
-from absl import app, flags  # noqa: E402
+from absl import app  # noqa: E402
 
 from lth_keras.lottery.prune_at_init import PruneAtInitConfig  # noqa: E402
-from lth_keras.runs.flags import config_from_flags, define_flags, fail  # noqa: E402
-
-define_flags(PruneAtInitConfig)
-FLAGS = flags.FLAGS
+from lth_keras.runs import experiment  # noqa: E402
 
 TABLE = {
     "method": "", "sparsity": "g", "seed": "d", "sanity": "", "density": ".4f",
@@ -24,16 +21,7 @@ TABLE = {
 }
 
 
-def main(argv):
-    del argv
-    from lth_keras.runs import experiment
-
-    try:
-        config = config_from_flags(PruneAtInitConfig)
-        config.validate()
-    except ValueError as error:
-        fail("prune_at_init.py", error)
-    experiment.run("prune_at_init", config, FLAGS, TABLE, "cells")
+main = experiment.command("prune_at_init", PruneAtInitConfig, TABLE, "cells")
 
 
 if __name__ == "__main__":

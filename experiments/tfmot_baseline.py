@@ -11,13 +11,10 @@ resumes an interrupted run: finished (schedule, density, seed) cells are kept.
 """
 
 import _startup  # noqa: F401  (first: quiet TensorFlow, repo on the path)
-from absl import app, flags  # noqa: E402
+from absl import app  # noqa: E402
 
 from lth_keras.baselines.tfmot import TfmotConfig  # noqa: E402
-from lth_keras.runs.flags import config_from_flags, define_flags, fail  # noqa: E402
-
-define_flags(TfmotConfig)
-FLAGS = flags.FLAGS
+from lth_keras.runs import experiment  # noqa: E402
 
 TABLE = {
     "method": "", "round": "", "seed": "d", "target_density": "", "density": ".4f",
@@ -26,16 +23,7 @@ TABLE = {
 }
 
 
-def main(argv):
-    del argv
-    from lth_keras.runs import experiment
-
-    try:
-        config = config_from_flags(TfmotConfig)
-        config.validate()
-    except ValueError as error:
-        fail("tfmot_baseline.py", error)
-    experiment.run("tfmot_baseline", config, FLAGS, TABLE, "runs")
+main = experiment.command("tfmot_baseline", TfmotConfig, TABLE, "runs")
 
 
 if __name__ == "__main__":
