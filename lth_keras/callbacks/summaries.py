@@ -23,16 +23,15 @@ def write_sparsity(writer, model, step):
     writer.flush()
 
 
-class SparsitySummaries(keras.callbacks.Callback):
-    """Writes the model's sparsity to TensorBoard at every evaluation (epoch end).
+class EvaluationSummaries(keras.callbacks.Callback):
+    """Calls ``write(writer, model, step)`` when training starts and at every
+    evaluation (epoch end); the step is the optimizer iteration, so curves of
+    several rounds line up."""
 
-    Use it beside ``keras.callbacks.TensorBoard`` in your own ``fit``; the step
-    is the optimizer iteration, so curves of several rounds line up.
-    """
-
-    def __init__(self, log_dir):
+    def __init__(self, log_dir, write):
         super().__init__()
         self.log_dir = log_dir
+        self.write = write
         self._writer = None
 
     def on_train_begin(self, logs=None):
@@ -44,4 +43,14 @@ class SparsitySummaries(keras.callbacks.Callback):
         self._write()
 
     def _write(self):
-        write_sparsity(self._writer, self.model, int(self.model.optimizer.iterations.numpy()))
+        self.write(self._writer, self.model, int(self.model.optimizer.iterations.numpy()))
+
+
+class SparsitySummaries(EvaluationSummaries):
+    """Writes the model's sparsity to TensorBoard at every evaluation.
+
+    Use it beside ``keras.callbacks.TensorBoard`` in your own ``fit``.
+    """
+
+    def __init__(self, log_dir):
+        super().__init__(log_dir, write_sparsity)

@@ -1,8 +1,8 @@
 """Gates in TensorBoard: one scalar per block gate, a histogram per channel gate."""
 
-import keras
 import tensorflow as tf
 
+from lth_keras.callbacks.summaries import EvaluationSummaries
 from lth_keras.layers.gates import BlockGate, ChannelGate
 
 
@@ -20,21 +20,8 @@ def write_gates(writer, model, step):
     writer.flush()
 
 
-class GateSummaries(keras.callbacks.Callback):
+class GateSummaries(EvaluationSummaries):
     """Writes the model's gates to TensorBoard at the start and every evaluation."""
 
     def __init__(self, log_dir):
-        super().__init__()
-        self.log_dir = log_dir
-        self._writer = None
-
-    def on_train_begin(self, logs=None):
-        if self._writer is None:
-            self._writer = tf.summary.create_file_writer(self.log_dir)
-        self._write()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self._write()
-
-    def _write(self):
-        write_gates(self._writer, self.model, int(self.model.optimizer.iterations.numpy()))
+        super().__init__(log_dir, write_gates)
