@@ -11,16 +11,12 @@ import numpy as np
 import tensorflow as tf
 
 from lth_keras.analysis.pixels import PixelSpace
+from lth_keras.registry import registrar
 
 ATTACKS = {}
 
 
-def register(name):
-    def add(cls):
-        ATTACKS[name] = cls
-        return cls
-
-    return add
+register = registrar(ATTACKS)
 
 
 class Attack:

@@ -13,19 +13,13 @@ one of three things, so each overrides one member:
 """
 
 from lth_keras.pruning.masks import reinitialize, set_masks, shuffle_masks, shuffle_weights
+from lth_keras.registry import registrar
 
 SANITY_CHECKS = {}
 
 
-def check(name):
-    """Registers a :class:`SanityCheck` subclass under its flag value ``name``."""
-
-    def add(cls):
-        SANITY_CHECKS[name] = cls
-        cls.name = name
-        return cls
-
-    return add
+# Registers a SanityCheck subclass under its flag value.
+check = registrar(SANITY_CHECKS)
 
 
 def get(name):

@@ -8,18 +8,13 @@ never depend on which criterion they are given. Data-dependent criteria
 
 import numpy as np
 
+from lth_keras.registry import registrar
+
 CRITERIA = {}
 
 
-def register(name):
-    """Makes a criterion class constructible by name (as a command-line flag)."""
-
-    def add(cls):
-        CRITERIA[name] = cls
-        cls.name = name
-        return cls
-
-    return add
+# Makes a criterion class constructible by name (as a command-line flag).
+register = registrar(CRITERIA)
 
 
 def get(criterion, **kwargs):

@@ -5,15 +5,12 @@ should have after ``step`` optimizer iterations (TFMOT's schedules answer the
 same question as ``(should_prune, sparsity)``).
 """
 
+from lth_keras.registry import registrar
+
 SCHEDULES = {}
 
 
-def _register(name):
-    def add(cls):
-        SCHEDULES[name] = cls
-        return cls
-
-    return add
+_register = registrar(SCHEDULES)
 
 
 class PruningSchedule:

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from lth_keras.layers.masked import MaskedLayer
 from lth_keras.pruning.targets import prunable_weights
+from lth_keras.registry import registrar
 from lth_keras.structured.gating import block_gates, channel_gates
 
 AGGREGATIONS = ("sum", "mean")
@@ -21,12 +22,7 @@ FILTER_CRITERIA = {}
 
 
 def _register(registry, name):
-    def add(cls):
-        registry[name] = cls
-        cls.name = name
-        return cls
-
-    return add
+    return registrar(registry)(name)
 
 
 class BlockCriterion:
