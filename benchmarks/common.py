@@ -122,6 +122,15 @@ def interleaved(candidates, repeats):
     return samples
 
 
+def paired_ratio(samples, base, field):
+    """The median over rounds of ``samples[i].field / base[i].field``.
+
+    Each round's two measurements ran back to back, so drift slower than a
+    round cancels in the ratio; steadier than a ratio of medians.
+    """
+    return statistics.median(getattr(s, field) / getattr(b, field) for s, b in zip(samples, base))
+
+
 def median(samples, field=None):
     """The median of measurements, or of one field of namedtuple measurements."""
     return statistics.median(s if field is None else getattr(s, field) for s in samples)

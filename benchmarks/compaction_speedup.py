@@ -5,10 +5,12 @@ with residual blocks removed).
 For each ResNet, the dense network and tickets with 1..4 blocks removed are
 compacted into plain Keras models (``lth_keras.structured.compact``), warmed up,
 then timed side by side in this process with ``model.fit`` on random CIFAR-sized
-data, their repeats interleaved. Blocks removed are the first or the last
-removable ones (``--which``): early blocks work on large feature maps, late ones
-on small maps with many channels, so a multiply-add does not cost the same
-time everywhere. Target: time reduction >= 0.9 x multiply-add reduction.
+data, their repeats interleaved. Blocks removed (``--which``) are the ones
+SNIP or GRASP score lowest at theta_0 (summed per block, on one random batch),
+as the layer lottery removes them, or the first or the last removable ones:
+early blocks work on large feature maps, late ones on small maps with many
+channels, so a multiply-add does not cost the same time everywhere.
+Target: time reduction >= 0.9 x multiply-add reduction.
 
     python benchmarks/compaction_speedup.py [--models resnet20,resnet32] [--remove 1,2,3,4]
 """
@@ -20,7 +22,10 @@ import common  # first: puts the checkout on sys.path
 import keras
 
 from lth_keras import metrics
-from lth_keras.structured import compact, gated_resnet, removable_blocks, remove_blocks
+from lth_keras.models import residual_blocks
+from lth_keras.structured import (block_criterion, choose_blocks, compact, gated_resnet,
+                                  removable_blocks, remove_blocks)
+from lth_keras.structured.criteria import SALIENCY
 
 TARGET = 0.9
 
@@ -29,7 +34,8 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default="resnet20,resnet32", help="comma-separated zoo ResNets")
     parser.add_argument("--remove", default="1,2,3,4", help="comma-separated numbers of blocks")
-    parser.add_argument("--which", default="first,last", help="first and/or last removable blocks")
+    parser.add_argument("--which", default="grasp,snip,first,last",
+                        help="blocks removed: scored lowest by grasp/snip, or first/last removable")
     parser.add_argument("--input_shape", default="32,32,3")
     parser.add_argument("--batch_size", type=int, default=128)
     parser.add_argument("--steps", type=int, default=8, help="training steps per repeat")
@@ -51,10 +57,18 @@ def candidates(name, shape, args):
         out[label] = (small, metrics.report(small)["dense_multiply_adds"])
 
     add("dense", [])
-    allowed = removable_blocks(gated_resnet(name, shape, 10, seed=args.seed))
+    theta_0 = gated_resnet(name, shape, 10, seed=args.seed)
+    allowed = removable_blocks(theta_0)
+    x, y = common.random_arrays(shape, 10, args.batch_size, args.seed)
     for which in args.which.split(","):
+        if which in SALIENCY:
+            scores = block_criterion(which, inputs=x, labels=y).scores(
+                theta_0, residual_blocks(theta_0))
         for p in (int(v) for v in args.remove.split(",")):
-            chosen = allowed[:p] if which == "first" else allowed[len(allowed) - p:]
+            if which in SALIENCY:
+                chosen = choose_blocks(theta_0, scores, p)
+            else:
+                chosen = allowed[:p] if which == "first" else allowed[len(allowed) - p:]
             add(f"{which} {p}", chosen)
     return out
 

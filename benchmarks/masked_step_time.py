@@ -5,8 +5,8 @@ The masked model is a zoo model pruned to ~20% density; the plain model is
 ``model.fit`` on random data held in memory, under the same compile settings:
 Keras' defaults and a fast one (LeNet: XLA and 32 steps per execution;
 ResNet-20: 32 steps per execution, since XLA slows convolutions down on CPU).
-Each is warmed up, then their repeats are interleaved; the ratio is of the
-median step times. Prototype mixins below split the masked layers' cost.
+Each is warmed up, then their repeats are interleaved; a ratio is the median
+over rounds of the two step times measured back to back in that round. Prototype mixins below split the masked layers' cost.
 
     python benchmarks/masked_step_time.py [--models lenet300_100,resnet20]
 """
@@ -28,7 +28,7 @@ from lth_keras.layers import MaskedLayer
 # XLA is off for ResNet-20 by default: on CPU its step takes over twice the CPU
 # time (and far more wall time) of TF's own kernels, too slow to repeat here.
 CASES = {
-    "lenet300_100": ((28, 28, 1), 60, lambda: keras.optimizers.Adam(1.2e-3), 256, 11,
+    "lenet300_100": ((28, 28, 1), 60, lambda: keras.optimizers.Adam(1.2e-3), 256, 41,
                      "default,xla+spe32"),
     "resnet20": ((32, 32, 3), 128, lambda: keras.optimizers.SGD(0.1, momentum=0.9), 16, 5,
                  "default,spe32"),
@@ -197,24 +197,21 @@ def main():
                 result = measure(
                     candidates, make_optimizer, setting, dataset, run_steps, repeats
                 )
-                plain_wall = common.median(result["plain"], "wall")
-                plain_cpu = common.median(result["plain"], "cpu")
                 for candidate, samples in result.items():
-                    wall = common.median(samples, "wall")
-                    cpu = common.median(samples, "cpu")
+                    wall = common.paired_ratio(samples, result["plain"], "wall")
                     rows.append([
                         name, setting_name, candidate, f"{run_steps}x{repeats}",
-                        f"{1e3 * wall:.3f}",
+                        f"{1e3 * common.median(samples, 'wall'):.3f}",
                         f"{common.spread(s.wall for s in samples):.0%}",
-                        f"{wall / plain_wall:.3f}", f"{cpu / plain_cpu:.3f}",
+                        f"{wall:.3f}", f"{common.paired_ratio(samples, result['plain'], 'cpu'):.3f}",
                     ])
                     if candidate == "masked":
-                        ratios.append(wall / plain_wall)
+                        ratios.append(wall)
                 print(f"[{name} {setting_name}] wall ms/step per repeat: " + "; ".join(
                     f"{c} {[round(1e3 * s.wall, 2) for s in r]}" for c, r in result.items()
                 ), flush=True)
     print(f"\nmasked: pruned to density {args.density}; plain = lth_keras.strip(masked); "
-          f"medians of interleaved repeats; {load}")
+          f"ratios: median over rounds of interleaved repeats; {load}")
     common.print_table(
         ["model", "settings", "candidate", "steps x repeats", "ms/step", "spread", "/plain",
          "cpu-time /plain"],

@@ -81,12 +81,13 @@ def instability_curves(records, path, title=""):
 
 
 def accuracy_vs_sparsity(rows, path, group_by="method", panel_by="sanity", title="",
-                         y="test_accuracy"):
+                         y="test_accuracy", reference=None):
     """Mean accuracy +- std over seeds against sparsity, a line per ``group_by``
     value and a panel per ``panel_by`` value.
 
     ``rows`` are summary rows with ``sparsity``, ``<y>_mean`` and ``<y>_std``.
     Sparsity runs on a log scale of the density, dense (left) to sparse (right).
+    ``reference``, a summary row (the dense network), is a dashed line in every panel.
     """
     panels = sorted({str(r.get(panel_by)) for r in rows})
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False,
@@ -102,6 +103,9 @@ def accuracy_vs_sparsity(rows, path, group_by="method", panel_by="sanity", title
                         [100 * r[f"{y}_mean"] for r in rs],
                         yerr=[100 * (r[f"{y}_std"] or 0.0) for r in rs],
                         marker="o", capsize=3, label=name)
+        if reference is not None:
+            ax.axhline(100 * reference[f"{y}_mean"], color="black", linestyle="--",
+                       label=str(reference.get(group_by)))
         ax.set_xscale("log")
         ticks = sorted({100 * (1 - r["sparsity"]) for r in rows})
         ax.set_xticks(ticks, [f"{t:g}" for t in ticks])

@@ -1,11 +1,12 @@
 """Masked twins of the Keras layers whose kernels lth_keras prunes.
 
 Each masked layer is the Keras layer itself plus one non-trainable boolean
-mask per prunable kernel. The forward pass uses ``kernel * mask``, so gradients of
-pruned entries are zero under any optimizer, loss or training loop; a Keras
-constraint re-applies the mask after every optimizer step, so momentum or
-weight decay can never move a pruned entry away from exactly 0 (TFMOT, by
-contrast, re-applies its masks only at the end of an epoch).
+mask per prunable kernel. The forward pass uses ``kernel * mask`` (computed as
+``where(mask, kernel, 0)``), so gradients of pruned entries are zero under any
+optimizer, loss or training loop; a Keras constraint re-applies the mask after
+every optimizer step, so momentum or weight decay can never move a pruned entry
+away from exactly 0 (TFMOT, by contrast, re-applies its masks only at the end
+of an epoch).
 """
 
 import keras
@@ -25,7 +26,7 @@ class MaskConstraint(keras.constraints.Constraint):
     def __call__(self, w):
         if self.inner is not None:
             w = self.inner(w)
-        return ops.where(self.mask, w, ops.zeros_like(w))
+        return ops.where(self.mask, w, ops.zeros((), w.dtype))
 
 
 class MaskedLayer:
@@ -55,7 +56,9 @@ class MaskedLayer:
     def masked(self, name="kernel"):
         """The kernel as the forward pass sees it: ``kernel * mask``."""
         kernel = getattr(self, name)
-        masked = ops.where(getattr(self, f"{name}_mask"), kernel, ops.zeros_like(kernel))
+        # A scalar 0, not zeros_like: without XLA that would fill a kernel-sized
+        # tensor every step (LeNet-300-100: 1.18x plain step time, against 1.11x).
+        masked = ops.where(getattr(self, f"{name}_mask"), kernel, ops.zeros((), kernel.dtype))
         return ops.cast(masked, self.compute_dtype)
 
     def kernel_and_mask(self):

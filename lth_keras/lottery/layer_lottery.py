@@ -23,7 +23,6 @@ Acc(F') + xi >= Acc(F) (xi in percentage points).
 
 import dataclasses
 import os
-import statistics
 import time
 import uuid
 
@@ -37,7 +36,7 @@ from lth_keras.lottery.imp import resolve_iterations
 from lth_keras.models import residual_blocks
 from lth_keras.runs.config import RunConfig, _choice, field
 from lth_keras.runs.experiment import procedure
-from lth_keras.runs.results import write_results
+from lth_keras.runs.results import summarize as summarize_over_seeds, write_results
 from lth_keras.structured import (
     AGGREGATIONS, BLOCK_CRITERION_NAMES, FILTER_CRITERION_NAMES, GateSummaries, add_channel_gates,
     block_criterion, choose_blocks, compact, effective_report, filter_criterion, gated_resnet,
@@ -450,21 +449,13 @@ SUMMARIZED = ("test_accuracy", "accuracy_gap_pp", "params", "multiply_adds", "fl
 
 def summarize(records):
     """Mean and standard deviation over seeds of each (criterion, ticket, p), and wins."""
-    cells = {}
-    for r in records:
-        cells.setdefault((r["criterion"] or "", r["ticket"], r["p"]), []).append(r)
-    out = []
-    for (criterion, ticket, p), rs in sorted(cells.items(), key=lambda kv: (kv[0][2], kv[0])):
-        row = {"criterion": criterion or None, "ticket": ticket, "p": p, "seeds": len(rs)}
-        for key in SUMMARIZED:
-            values = [r[key] for r in rs if r.get(key) is not None]
-            if values:
-                row[f"{key}_mean"] = statistics.fmean(values)
-                row[f"{key}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
-        if ticket != "dense":
-            row["wins"] = sum(bool(r.get("win")) for r in rs)
-        out.append(row)
-    return out
+    rows = summarize_over_seeds(records, ("criterion", "ticket", "p"), SUMMARIZED)
+    for row in rows:
+        if row["ticket"] != "dense":
+            row["wins"] = sum(bool(r.get("win")) for r in records
+                              if (r["criterion"], r["ticket"], r["p"]) ==
+                              (row["criterion"], row["ticket"], row["p"]))
+    return sorted(rows, key=lambda r: (r["p"], r["criterion"] or "", r["ticket"]))
 
 
 def plot_layer_lottery(summary, directory, title):
@@ -482,18 +473,20 @@ def plot_layer_lottery(summary, directory, title):
         fig, ax = plt.subplots(figsize=(6, 4))
         for criterion, ticket in lines:
             rows = sorted((r for r in summary if (r["criterion"], r["ticket"]) == (criterion, ticket)
-                           and f"{key}_mean" in r), key=lambda r: r["p"])
+                           and r.get(f"{key}_mean") is not None), key=lambda r: r["p"])
             ax.errorbar([r["p"] for r in rows], [scale * r[f"{key}_mean"] for r in rows],
-                        yerr=[scale * r[f"{key}_std"] for r in rows],
+                        yerr=[scale * (r[f"{key}_std"] or 0.0) for r in rows],
                         marker="o" if ticket == "layers" else "s", capsize=3,
                         linestyle="-" if ticket == "layers" else "--",
                         label=f"{criterion}: {ticket} ticket")
-        if key == "test_accuracy" and dense and "test_accuracy_mean" in dense[0]:
-            mean, std = 100 * dense[0]["test_accuracy_mean"], 100 * dense[0]["test_accuracy_std"]
+        if key == "test_accuracy" and dense and dense[0]["test_accuracy_mean"] is not None:
+            mean = 100 * dense[0]["test_accuracy_mean"]
+            std = 100 * (dense[0]["test_accuracy_std"] or 0.0)
             ax.axhline(mean, color="k", linestyle="--", label="dense")
             ax.axhspan(mean - std, mean + std, color="k", alpha=0.1)
         if key == "speedup":
-            rows = {r["p"]: r for r in summary if r["ticket"] == "layers" and "flops_reduction_mean" in r}
+            rows = {r["p"]: r for r in summary
+                    if r["ticket"] == "layers" and r["flops_reduction_mean"] is not None}
             ps = sorted(rows)
             ax.plot(ps, [1 / (1 - rows[p]["flops_reduction_mean"]) for p in ps], "k:",
                     label="dense / ticket multiply-adds")

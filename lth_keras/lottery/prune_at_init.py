@@ -6,7 +6,8 @@ applies the check (rearranged mask, new weights), and trains it with the
 shared :class:`~lth_keras.training.Trainer` for the chosen budget. Cells are
 stages of one :class:`~lth_keras.runs.Workdir`; rerunning the command skips
 finished ones. Masks are found once per (method, sparsity, seed, data) and
-reused by every check that trains them (Su et al. 2020).
+reused by every check that trains them (Su et al. 2020). Each seed's dense
+network trains first, as the reference row (``--nodense`` skips it).
 """
 
 import dataclasses
@@ -25,15 +26,17 @@ from lth_keras.lottery import sanity as sanity_lib
 from lth_keras.lottery.imp import resolve_iterations
 from lth_keras.models import build as build_model
 from lth_keras.pruning.at_init import DATA_FREE, EXAMPLES_PER_CLASS, METHODS, prune_at_init
-from lth_keras.pruning.masks import density, jaccard, layer_densities
+from lth_keras.pruning.masks import density, get_masks, jaccard, layer_densities
 from lth_keras.pruning.saliency.synflow import ITERATIONS
 from lth_keras.runs.config import RunConfig, _choice, _positive, field
 from lth_keras.runs.experiment import procedure
-from lth_keras.runs.results import format_table, write_results
+from lth_keras.runs.results import format_table, summarize, write_results
 from lth_keras.training.budgets import BUDGETS, training_budget
 from lth_keras.training.trainer import Trainer
 
 SUMMARY_KEYS = ("method", "sparsity", "sanity")
+# The method name of the unpruned reference cells.
+DENSE = "dense"
 
 
 @dataclasses.dataclass
@@ -52,6 +55,7 @@ class PruneAtInitConfig(RunConfig):
         EXAMPLES_PER_CLASS, "SNIP/GraSP: training examples per class scored.")
     grasp_temperature: float = field(200.0, "GraSP: logits are divided by this temperature.")
     synflow_iterations: int = field(ITERATIONS, "SynFlow: pruning rounds of its exponential schedule.")
+    dense: bool = field(True, "Also train each seed's dense network: the reference row.")
 
     def validate(self):
         super().validate()
@@ -139,10 +143,13 @@ class PruneAtInit:
     # Cells --------------------------------------------------------------------
 
     def cells(self):
-        """Every cell in run order: seed, then sparsity, then method, then check."""
+        """Every cell in run order: seed (its dense reference first), then
+        sparsity, then method, then check."""
         c = self.config
-        return [(m, s, seed, check) for seed in c.seeds for s in c.sparsities
-                for m in c.methods for check in c.sanity]
+        dense = [(DENSE, 0.0, "none")] if c.dense else []
+        return [(m, s, seed, check) for seed in c.seeds
+                for m, s, check in dense + [(m, s, check) for s in c.sparsities
+                                            for m in c.methods for check in c.sanity]]
 
     def run(self):
         for cell in self.cells():
@@ -196,7 +203,11 @@ class PruneAtInit:
             return
         began = time.perf_counter()
         check = sanity_lib.get(check_name)
-        found, found_record = self._find_mask(method, sparsity, seed, check)
+        if method == DENSE:
+            found = {path: np.ones_like(m) for path, m in get_masks(self.model).items()}
+            found_record = {"found_on": "none", "prune_time_s": 0.0}
+        else:
+            found, found_record = self._find_mask(method, sparsity, seed, check)
         masks = sanity_lib.start_weights(self.model, self._theta_0(seed), found, check,
                                          _check_seed(seed))
         self.workdir.save_masks(masks, *stage)
@@ -274,12 +285,15 @@ class PruneAtInit:
         write_results(path, self.full_config(), records, "cells")
         rows = self.summary()
         _write_summary(rows, path)
-        if rows:
+        reference = next((r for r in rows if r["method"] == DENSE), None)
+        if len(rows) > (reference is not None):
             title = f"{self.config.model} on {self.config.dataset}"
-            accuracy_vs_sparsity(rows, os.path.join(path, "accuracy_vs_sparsity.png"),
-                                 title=title)
+            accuracy_vs_sparsity([r for r in rows if r is not reference],
+                                 os.path.join(path, "accuracy_vs_sparsity.png"), title=title,
+                                 reference=reference)
             profiles = {(r["sparsity"], r["method"]): r["layer_densities"] for r in records
-                        if r["seed"] == self.config.seeds[0] and r["sanity"] == "none"}
+                        if r["seed"] == self.config.seeds[0] and r["sanity"] == "none"
+                        and r["method"] != DENSE}
             if profiles:
                 layer_density_profiles(profiles, os.path.join(path, "density_profiles.png"),
                                        title=f"layer densities: {title}")
@@ -288,24 +302,6 @@ class PruneAtInit:
 _SUMMARY_TABLE = {"method": "", "sparsity": "g", "sanity": "", "seeds": "d",
                   "test_accuracy_mean": ".4f", "test_accuracy_std": ".4f",
                   "test_accuracy_at_early_stop_mean": ".4f", "density_mean": ".4f"}
-
-
-def summarize(records, keys, values):
-    """Rows of mean, std (ddof 1; None for one seed) and count of ``values``,
-    grouped by ``keys``, in first-appearance order."""
-    groups = {}
-    for r in records:
-        groups.setdefault(tuple(r[k] for k in keys), []).append(r)
-    rows = []
-    for key, rs in groups.items():
-        row = dict(zip(keys, key))
-        row["seeds"] = len(rs)
-        for v in values:
-            xs = np.array([r[v] for r in rs if r.get(v) is not None], dtype=float)
-            row[f"{v}_mean"] = float(xs.mean()) if xs.size else None
-            row[f"{v}_std"] = float(xs.std(ddof=1)) if xs.size > 1 else None
-        rows.append(row)
-    return rows
 
 
 def _write_summary(rows, path):

@@ -8,37 +8,57 @@ remaining weights", Frankle & Carbin 2019).
 import numbers
 
 import numpy as np
+from keras import ops
 
 from lth_keras.pruning import criteria as criteria_lib
-from lth_keras.pruning.masks import get_masks
 from lth_keras.pruning.targets import prunable_weights, resolve
 
 SCOPES = ("global", "layerwise")
 
 
 def top_k_mask(scores, k):
-    """A 0/1 array keeping exactly the ``k`` highest scores.
+    """A boolean array keeping exactly the ``k`` highest scores.
 
     Ties at the threshold are broken by position (earlier flat index kept), so
     the result is deterministic; NaN scores rank lowest. Exact counts are the
     point: a float quantile threshold prunes a varying number on ties.
     """
-    flat = np.asarray(scores).ravel()
-    if np.isnan(flat).any():
-        flat = np.where(np.isnan(flat), -np.inf, flat)
-    n = flat.size
-    keep = np.zeros(n, dtype=bool)
-    if k >= n:
-        keep[:] = True
-    elif k > 0:
-        # Partition only live scores: np.partition slows tenfold on arrays that
-        # are mostly one repeated value (the -inf of weights already pruned).
-        alive = flat[flat > -np.inf]
-        threshold = np.partition(alive, alive.size - k)[alive.size - k] if k <= alive.size else -np.inf
-        keep = flat > threshold
-        ties = np.flatnonzero(flat == threshold)
-        keep[ties[: k - int(keep.sum())]] = True
-    return keep.reshape(np.shape(scores))
+    scores = np.asarray(scores)
+    return _top_k([scores], [np.ones(scores.shape, dtype=bool)], k)[0]
+
+
+def _top_k(scores, alive, k):
+    """Keeps exactly ``k`` of the ``alive`` entries of several arrays ranked as one.
+
+    The arrays rank as if concatenated flat in order (ties: earlier kept), without
+    building that concatenation: only the live scores are copied, once, and
+    partitioned (``np.partition`` also slows tenfold on arrays that are mostly one
+    repeated value, such as the -inf one might give to pruned weights).
+
+    Args:
+      scores: float arrays (NaN ranks lowest).
+      alive: boolean arrays of the same shapes; only True entries can be kept.
+      k: how many to keep.
+
+    Returns:
+      A boolean keep array per score array.
+    """
+    scores = [np.where(np.isnan(s), -np.inf, s) if np.isnan(s).any() else s for s in scores]
+    live = np.concatenate([s[a] for s, a in zip(scores, alive)])
+    if k >= live.size:
+        return [a.copy() for a in alive]
+    if k <= 0:
+        return [np.zeros_like(a) for a in alive]
+    threshold = np.partition(live, live.size - k)[live.size - k]
+    keeps = [(s > threshold) & a for s, a in zip(scores, alive)]
+    short = k - sum(int(np.count_nonzero(keep)) for keep in keeps)
+    for s, a, keep in zip(scores, alive, keeps):
+        if short == 0:
+            break
+        ties = np.flatnonzero((s == threshold) & a)[:short]
+        keep.flat[ties] = True
+        short -= ties.size
+    return keeps
 
 
 def _check_fraction(value, argument):
@@ -88,36 +108,35 @@ def prune(model, amount=None, *, density=None, scope="global", criterion="magnit
         if values[t.path] is not None and t.path not in exclude and t.layer.name not in exclude
     ]
     criterion = criteria_lib.get(criterion)
-    masks = get_masks(model)
-    keep_counts = _keep_counts(targets, values, masks, argument, scope)
+    alive = {t.path: t.mask.numpy() for t in prunable_weights(model)}
+    keep_counts = _keep_counts(targets, values, alive, argument, scope)
     if not targets:
-        return masks
+        return _as_mask_set(alive)
 
     scores = criterion.scores(model, targets)
     for t in targets:
-        score = np.asarray(scores[t.path])
-        if score.shape != tuple(t.kernel.shape):
+        shape = np.shape(scores[t.path])
+        if shape != tuple(t.kernel.shape):
             raise ValueError(
-                f"criterion: scores for '{t.path}' have shape {score.shape}, "
+                f"criterion: scores for '{t.path}' have shape {shape}, "
                 f"expected {tuple(t.kernel.shape)}."
             )
-        # A pruned weight can never win back its place.
-        scores[t.path] = np.where(masks[t.path] > 0, score, -np.inf)
-
     for group, k in keep_counts:
-        flat = np.concatenate([np.ravel(scores[t.path]) for t in group])
-        keep = top_k_mask(flat, k)
-        offset = 0
-        for t in group:
-            masks[t.path] = keep[offset : offset + t.size].reshape(t.kernel.shape).astype(np.float32)
-            offset += t.size
-    for t in targets:
-        t.mask.assign(masks[t.path] > 0)
-        t.kernel.assign(t.kernel.numpy() * masks[t.path])
-    return masks
+        # Only weights alive now compete: a pruned weight never wins back its place.
+        keeps = _top_k([np.asarray(scores[t.path]) for t in group],
+                       [alive[t.path] for t in group], k)
+        for t, keep in zip(group, keeps):
+            alive[t.path] = keep
+            t.mask.assign(keep)
+            t.kernel.assign(ops.where(keep, t.kernel, ops.zeros((), t.kernel.dtype)))
+    return _as_mask_set(alive)
 
 
-def _keep_counts(targets, values, masks, argument, scope):
+def _as_mask_set(alive):
+    return {path: keep.astype(np.float32) for path, keep in alive.items()}
+
+
+def _keep_counts(targets, values, alive, argument, scope):
     """Groups targets that are ranked together, with how many each group keeps."""
     if scope == "layerwise":
         groups = [[t] for t in targets]
@@ -129,7 +148,7 @@ def _keep_counts(targets, values, masks, argument, scope):
     counts = []
     for group in groups:
         value = values[group[0].path]
-        remaining = int(sum(masks[t.path].sum() for t in group))
+        remaining = sum(int(np.count_nonzero(alive[t.path])) for t in group)
         if argument == "amount":
             keep = remaining - int(round(value * remaining))
         else:

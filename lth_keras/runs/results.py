@@ -10,6 +10,8 @@ import io
 import json
 import os
 
+import numpy as np
+
 from lth_keras.runs.workdir import write_json
 
 
@@ -33,6 +35,29 @@ def write_results(path, config, records, key):
     with open(tmp, "w", newline="") as f:
         f.write(buffer.getvalue())
     os.replace(tmp, os.path.join(path, "results.csv"))
+
+
+def summarize(records, keys, values):
+    """Mean, sample std (ddof 1) and count over seeds, per group of records.
+
+    Records sharing the values of ``keys`` form one row, in first-appearance
+    order: the keys, ``seeds`` (how many records) and, for each name in
+    ``values``, ``<name>_mean`` and ``<name>_std`` over the records that have it
+    (None where none has it; the std is None from a single value).
+    """
+    groups = {}
+    for r in records:
+        groups.setdefault(tuple(r[k] for k in keys), []).append(r)
+    rows = []
+    for key, rs in groups.items():
+        row = dict(zip(keys, key))
+        row["seeds"] = len(rs)
+        for v in values:
+            xs = np.array([r[v] for r in rs if r.get(v) is not None], dtype=float)
+            row[f"{v}_mean"] = float(xs.mean()) if xs.size else None
+            row[f"{v}_std"] = float(xs.std(ddof=1)) if xs.size > 1 else None
+        rows.append(row)
+    return rows
 
 
 def read_results(path):

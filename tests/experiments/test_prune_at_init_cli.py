@@ -7,7 +7,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY = ["--dataset=synthetic", "--iterations=32", "--eval_every=32", "--methods=magnitude",
-        "--sparsities=0.9", "--seeds=0", "--sanity=none,rearrange", "--nojit_compile"]
+        "--sparsities=0.9", "--seeds=0", "--sanity=none,rearrange", "--nojit_compile", "--nodense"]
 
 
 def _run(*args):

@@ -25,7 +25,11 @@ def _run(path, log=None, **overrides):
 def test_cells_records_summary_and_artifacts(tmp_path):
     driver, records = _run(str(tmp_path))
     assert [(r["method"], r["seed"], r["sanity"]) for r in records] == [
-        ("snip", s, c) for s in (0, 1) for c in ("none", "rearrange")]
+        cell for s in (0, 1) for cell in [("dense", s, "none"), ("snip", s, "none"),
+                                          ("snip", s, "rearrange")]]
+    dense = [r for r in records if r["method"] == "dense"]
+    records = [r for r in records if r["method"] != "dense"]
+    assert [r["density"] for r in dense] == [1.0, 1.0]
     for r in records:
         assert r["density"] == pytest.approx(0.1, abs=1e-5)
         assert 0.0 <= r["test_accuracy"] <= 1.0 and r["iterations"] == 32
@@ -41,7 +45,8 @@ def test_cells_records_summary_and_artifacts(tmp_path):
     assert len(list((tmp_path / "masks/snip/sparsity_0.9").glob("seed_*/clean/masks.npz"))) == 2
 
     results = json.loads((tmp_path / "results.json").read_text())
-    assert results["cells"] == records and results["config"]["seeds"] == [0, 1]
+    assert results["cells"] == sorted(dense + records, key=lambda r: r["seed"])
+    assert results["config"]["seeds"] == [0, 1]
     rows = {(r["method"], r["sanity"]): r for r in driver.summary()}
     accuracies = [r["test_accuracy"] for r in records if r["method"] == "snip" and r["sanity"] == "none"]
     assert rows[("snip", "none")]["test_accuracy_mean"] == pytest.approx(np.mean(accuracies))
@@ -49,17 +54,18 @@ def test_cells_records_summary_and_artifacts(tmp_path):
     for name in ("summary.md", "summary.csv", "accuracy_vs_sparsity.png", "density_profiles.png"):
         assert (tmp_path / name).stat().st_size > 0
     assert "| snip | 0.9 | none | 2 |" in (tmp_path / "summary.md").read_text()
+    assert "| dense | 0 | none | 2 |" in (tmp_path / "summary.md").read_text()
     events = list((tmp_path / "tensorboard/density_profile").glob("seed_*/events.*"))
     assert len(events) == 2
 
 
 def test_a_rerun_trains_nothing(tmp_path):
-    _run(str(tmp_path), seeds=[0], methods=["random_ticket"], sanity=["none"])
+    _run(str(tmp_path), seeds=[0], methods=["random_ticket"], sanity=["none"], dense=False)
     record = tmp_path / "cells/random_ticket/sparsity_0.9/seed_0/none/record.json"
     before = record.stat().st_mtime_ns
     lines = []
     _, records = _run(str(tmp_path), lines.append, seeds=[0], methods=["random_ticket"],
-                      sanity=["none"])
+                      sanity=["none"], dense=False)
     assert len(records) == 1 and record.stat().st_mtime_ns == before
     assert not any("test accuracy" in str(line) for line in lines)
 
