@@ -43,7 +43,11 @@ def parse_args():
     parser.add_argument("--jit_compile", action=argparse.BooleanOptionalAction, default=False,
                         help="XLA (off: faster for these ResNets on CPU)")
     parser.add_argument("--seed", type=int, default=0)
-    return parser.parse_args()
+    args = parser.parse_args()
+    unknown = set(args.which.split(",")) - {*SALIENCY, "first", "last"}
+    if unknown:
+        parser.error(f"--which: unknown {sorted(unknown)}; expected grasp, snip, first or last")
+    return args
 
 
 def candidates(name, shape, args):

@@ -13,29 +13,20 @@ def accuracy_vs_density(records, path, group_by, title="", y="test_accuracy"):
     Density runs from dense (left) to sparse (right) on a log axis, as in
     Frankle & Carbin 2019's figures.
     """
-    groups = {}
-    for r in records:
-        groups.setdefault(str(r.get(group_by)), []).append(r)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, rs in groups.items():
-        rs = sorted(rs, key=lambda r: -r["density"])
-        ax.plot([100 * r["density"] for r in rs], [100 * r[y] for r in rs], marker="o", label=name)
-    ax.set_xscale("log")
-    ax.invert_xaxis()
-    ax.set_xlabel("percent of weights remaining")
-    ax.set_ylabel(y.replace("_", " ") + " (%)")
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _shrinking_x(records, path, group_by, "density", 100.0, "percent of weights remaining",
+                 title, y)
 
 
 def accuracy_vs_flops(records, path, group_by, title="", y="test_accuracy",
                       x="effective_multiply_adds"):
     """Test accuracy against the multiply-adds of one forward pass (log axis),
     one line per value of ``group_by``; records without ``x`` are skipped."""
+    _shrinking_x(records, path, group_by, x, 1.0, "multiply-adds per example (nonzero weights)",
+                 title, y)
+
+
+def _shrinking_x(records, path, group_by, x, x_scale, x_label, title, y):
+    """``y`` (%) against ``x`` on a log axis running from large (left) to small."""
     groups = {}
     for r in records:
         if r.get(x) is not None and r.get(y) is not None:
@@ -43,10 +34,10 @@ def accuracy_vs_flops(records, path, group_by, title="", y="test_accuracy",
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, rs in groups.items():
         rs = sorted(rs, key=lambda r: -r[x])
-        ax.plot([r[x] for r in rs], [100 * r[y] for r in rs], marker="o", label=name)
+        ax.plot([x_scale * r[x] for r in rs], [100 * r[y] for r in rs], marker="o", label=name)
     ax.set_xscale("log")
     ax.invert_xaxis()
-    ax.set_xlabel("multiply-adds per example (nonzero weights)")
+    ax.set_xlabel(x_label)
     ax.set_ylabel(y.replace("_", " ") + " (%)")
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
