@@ -449,12 +449,13 @@ SUMMARIZED = ("test_accuracy", "accuracy_gap_pp", "params", "multiply_adds", "fl
 
 def summarize(records):
     """Mean and standard deviation over seeds of each (criterion, ticket, p), and wins."""
-    rows = summarize_over_seeds(records, ("criterion", "ticket", "p"), SUMMARIZED)
+    keys = ("criterion", "ticket", "p")
+    rows = summarize_over_seeds(records, keys, SUMMARIZED)
     for row in rows:
         if row["ticket"] != "dense":
+            cell = tuple(row[k] for k in keys)
             row["wins"] = sum(bool(r.get("win")) for r in records
-                              if (r["criterion"], r["ticket"], r["p"]) ==
-                              (row["criterion"], row["ticket"], row["p"]))
+                              if tuple(r[k] for k in keys) == cell)
     return sorted(rows, key=lambda r: (r["p"], r["criterion"] or "", r["ticket"]))
 
 
