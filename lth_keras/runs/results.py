@@ -1,4 +1,5 @@
-"""The one results writer: results.json, results.csv, a printed table.
+"""The one results writer: results.json, results.csv, a printed table, and the
+mean +- std over seeds that experiments tabulate.
 
 ``results.json`` is ``{"config": {...}, <key>: [record, ...]}``; every
 experiment writes its records through :func:`write_results`, so the report
