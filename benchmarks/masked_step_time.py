@@ -6,7 +6,8 @@ The masked model is a zoo model pruned to ~20% density; the plain model is
 Keras' defaults and a fast one (LeNet: XLA and 32 steps per execution;
 ResNet-20: 32 steps per execution, since XLA slows convolutions down on CPU).
 Each is warmed up, then their repeats are interleaved; a ratio is the median
-over rounds of the two step times measured back to back in that round. Prototype mixins below split the masked layers' cost.
+over rounds of the two step times measured back to back in that round.
+Prototype mixins below split the masked layers' cost.
 
     python benchmarks/masked_step_time.py [--models lenet300_100,resnet20]
 """

@@ -13,6 +13,15 @@ import keras
 from keras import ops
 
 
+def apply_mask(kernel, mask):
+    """``kernel * mask``, computed as ``where(mask, kernel, 0)`` on a boolean mask.
+
+    A scalar 0, not ``zeros_like``: without XLA that would fill a kernel-sized
+    tensor every step (LeNet-300-100: 1.18x plain step time, against 1.11x).
+    """
+    return ops.where(mask, kernel, ops.zeros((), kernel.dtype))
+
+
 class MaskConstraint(keras.constraints.Constraint):
     """Multiplies a kernel by its mask after each optimizer update.
 
@@ -26,7 +35,7 @@ class MaskConstraint(keras.constraints.Constraint):
     def __call__(self, w):
         if self.inner is not None:
             w = self.inner(w)
-        return ops.where(self.mask, w, ops.zeros((), w.dtype))
+        return apply_mask(w, self.mask)
 
 
 class MaskedLayer:
@@ -55,10 +64,7 @@ class MaskedLayer:
 
     def masked(self, name="kernel"):
         """The kernel as the forward pass sees it: ``kernel * mask``."""
-        kernel = getattr(self, name)
-        # A scalar 0, not zeros_like: without XLA that would fill a kernel-sized
-        # tensor every step (LeNet-300-100: 1.18x plain step time, against 1.11x).
-        masked = ops.where(getattr(self, f"{name}_mask"), kernel, ops.zeros((), kernel.dtype))
+        masked = apply_mask(getattr(self, name), getattr(self, f"{name}_mask"))
         return ops.cast(masked, self.compute_dtype)
 
     def kernel_and_mask(self):

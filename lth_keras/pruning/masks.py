@@ -10,6 +10,7 @@ import hashlib
 import keras
 import numpy as np
 
+from lth_keras.layers.masked import apply_mask
 from lth_keras.pruning.targets import prunable_weights
 
 
@@ -53,13 +54,13 @@ def set_masks(model, masks, strict=True):
     for path, mask in values.items():
         t = targets[path]
         t.mask.assign(mask)
-        t.kernel.assign(t.kernel.numpy() * mask)
+        t.kernel.assign(apply_mask(t.kernel, mask))
 
 
 def apply_masks(model):
     """Zeroes every kernel entry under a zero mask (after writing kernels)."""
     for t in prunable_weights(model):
-        t.kernel.assign(t.kernel.numpy() * t.mask.numpy())
+        t.kernel.assign(apply_mask(t.kernel, t.mask))
 
 
 def save_masks(masks, path):

@@ -8,8 +8,8 @@ remaining weights", Frankle & Carbin 2019).
 import numbers
 
 import numpy as np
-from keras import ops
 
+from lth_keras.layers.masked import apply_mask
 from lth_keras.pruning import criteria as criteria_lib
 from lth_keras.pruning.targets import prunable_weights, resolve
 
@@ -128,7 +128,7 @@ def prune(model, amount=None, *, density=None, scope="global", criterion="magnit
         for t, keep in zip(group, keeps):
             alive[t.path] = keep
             t.mask.assign(keep)
-            t.kernel.assign(ops.where(keep, t.kernel, ops.zeros((), t.kernel.dtype)))
+            t.kernel.assign(apply_mask(t.kernel, keep))
     return _as_mask_set(alive)
 
 
