@@ -22,10 +22,10 @@ setup(
         "matplotlib",
     ],
     extras_require={
-        # The TFMOT baseline's tests run in CI too (tfmot pins absl-py~=1.2,
-        # which the rest of lth_keras works with).
+        # The TFMOT baseline's and the energy meter's tests run in CI too (tfmot
+        # pins absl-py~=1.2, which the rest of lth_keras works with).
         "test": ["pytest", "pytest-xdist", "hypothesis", "tf-keras",
-                 "tensorflow-model-optimization"],
+                 "tensorflow-model-optimization", "codecarbon>=3.3"],
         "tfmot": ["tf-keras", "tensorflow-model-optimization"],
         # Energy and CO2 of the layer-lottery runs (offline tracker).
         "energy": ["codecarbon>=3.3"],

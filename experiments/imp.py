@@ -10,15 +10,9 @@ Rerunning the same command resumes an interrupted run; see README.md.
 import _startup  # noqa: F401  (first: quiet TensorFlow, repo on the path)
 from absl import app  # noqa: E402
 
-from lth_keras.lottery.imp import ImpConfig  # noqa: E402
-from lth_keras.runs import experiment  # noqa: E402
+from lth_keras.procedures.command import command  # noqa: E402
 
-TABLE = {
-    "round": "d", "control": "", "density": ".4f", "test_accuracy": ".4f",
-    "test_accuracy_at_early_stop": ".4f", "early_stop_iteration": "", "wall_time_s": ".1f",
-}
-
-main = experiment.command("imp", ImpConfig, TABLE, "rounds")
+main = command("imp")
 
 if __name__ == "__main__":
     app.run(main)

@@ -14,18 +14,9 @@ Rerunning the same command resumes an interrupted run; see README.md.
 import _startup  # noqa: F401  (first: quiet TensorFlow, repo on the path)
 from absl import app  # noqa: E402
 
-from lth_keras.lottery.layer_lottery import LayerLotteryConfig  # noqa: E402
-from lth_keras.runs import experiment  # noqa: E402
+from lth_keras.procedures.command import command  # noqa: E402
 
-TABLE = {
-    "seed": "d", "criterion": "", "ticket": "", "p": "d", "test_accuracy": ".4f", "dense_test_accuracy": ".4f",
-    "win": "", "params": "d", "flops_reduction": ".3f", "wall_time_s": ".1f", "speedup": ".2f",
-    "energy_kwh": ".2e", "removed_blocks": "",
-}
-
-
-main = experiment.command("layer_lottery", LayerLotteryConfig, TABLE, "cells")
-
+main = command("layer_lottery")
 
 if __name__ == "__main__":
     app.run(main)

@@ -12,17 +12,9 @@ directory; rerunning the same command resumes an interrupted run.
 import _startup  # noqa: F401  (first: quiet TensorFlow, repo on the path)
 from absl import app  # noqa: E402
 
-from lth_keras.lottery.prune_at_init import PruneAtInitConfig  # noqa: E402
-from lth_keras.runs import experiment  # noqa: E402
+from lth_keras.procedures.command import command  # noqa: E402
 
-TABLE = {
-    "method": "", "sparsity": "g", "seed": "d", "sanity": "", "density": ".4f",
-    "test_accuracy": ".4f", "test_accuracy_at_early_stop": ".4f", "wall_time_s": ".1f",
-}
-
-
-main = experiment.command("prune_at_init", PruneAtInitConfig, TABLE, "cells")
-
+main = command("prune_at_init")
 
 if __name__ == "__main__":
     app.run(main)

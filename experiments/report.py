@@ -25,7 +25,7 @@ def main(argv):
     del argv
     import os
 
-    from lth_keras.analysis.report import find_runs, write_report
+    from lth_keras.reporting.report import find_runs, write_report
 
     try:
         runs = find_runs(FLAGS.workdirs, FLAGS.evaluation)

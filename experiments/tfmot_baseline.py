@@ -13,18 +13,9 @@ resumes an interrupted run: finished (schedule, density, seed) cells are kept.
 import _startup  # noqa: F401  (first: quiet TensorFlow, repo on the path)
 from absl import app  # noqa: E402
 
-from lth_keras.baselines.tfmot import TfmotConfig  # noqa: E402
-from lth_keras.runs import experiment  # noqa: E402
+from lth_keras.procedures.command import command  # noqa: E402
 
-TABLE = {
-    "method": "", "round": "", "seed": "d", "target_density": "", "density": ".4f",
-    "test_accuracy": ".4f", "wall_time_s": ".1f", "total_wall_time_s": ".1f",
-    "tflite_gzip_bytes": "d", "weights_gzip_bytes": "d", "dense_tflite_gzip_bytes": "d",
-}
-
-
-main = experiment.command("tfmot_baseline", TfmotConfig, TABLE, "runs")
-
+main = command("tfmot_baseline")
 
 if __name__ == "__main__":
     app.run(main)

@@ -15,7 +15,6 @@ import math
 
 import numpy as np
 
-from lth_keras.layers.gates import BlockGate, ChannelGate
 from lth_keras.layers.masked import MASKED_TWINS, MaskedLayer, plain_class
 
 
@@ -27,7 +26,7 @@ def _kernels(layer):
     return [(getattr(layer, n).numpy(), getattr(layer, n).shape) for n in names]
 
 
-def _output_positions(layer):
+def output_positions(layer):
     """How many times the layer applies its kernel to one example."""
     input_shape = layer.get_build_config()["input_shape"]
     shape = layer.compute_output_shape(input_shape)
@@ -86,7 +85,7 @@ def multiply_adds(model):
     """
     dense = effective = 0
     for layer in _compute_layers(model):
-        positions = _output_positions(layer)
+        positions = output_positions(layer)
         for value, shape in _kernels(layer):
             dense += math.prod(int(d) for d in shape) * positions
             effective += int(np.count_nonzero(value)) * positions
@@ -100,22 +99,9 @@ def theoretical_speedup(model):
 
 
 def report(model):
-    """Every metric of this module in one flat dict (for results files).
-
-    A model with channel or block gates is counted as its gates leave it
-    (:func:`lth_keras.structured.cost.effective_report`): a block gated 0 costs
-    nothing, a channel gated 0 removes its filter and the next layer's inputs.
-    """
-    layers = model._flatten_layers(include_self=False, recursive=True)
-    if any(isinstance(l, (BlockGate, ChannelGate)) for l in layers):
-        from lth_keras.structured.cost import effective_report  # needs this module
-
-        return effective_report(model)
-    return report_ignoring_gates(model)
-
-
-def report_ignoring_gates(model):
-    """:func:`report` of the model's layers as built, whatever its gates say."""
+    """Every metric of this module in one flat dict (for results files), of
+    the model's layers as built; a gated model as its gates leave it:
+    :func:`lth_keras.structured.report`."""
     counts = parameter_counts(model)
     dense, effective = multiply_adds(model)
     return {

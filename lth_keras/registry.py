@@ -1,16 +1,38 @@
-"""Registries that turn a command-line value into the object it names."""
+"""The one registry helper: every name table that turns a command-line value
+into the object it names (criteria, schedules, distributions, attacks,
+corruptions, sanity checks, structured criteria, models, procedures)."""
 
 
-def registrar(table):
-    """Returns ``register(name)``: a decorator that adds a class or function to
-    ``table`` under the flag value ``name`` and records the name on it."""
+class Registry(dict):
+    """A name table: ``name -> object``, filled by the :meth:`register` decorator.
 
-    def register(name):
+    Args:
+      kind: what the names are (``"criterion"``, ``"model"``, ...), for errors.
+    """
+
+    def __init__(self, kind):
+        super().__init__()
+        self.kind = kind
+
+    def register(self, name, value=None):
+        """Decorator adding a class or function under ``name`` (a class also
+        gets ``name`` as an attribute); ``value(obj)`` is stored in its place
+        when given (an instance, a partial)."""
+
         def add(obj):
-            table[name] = obj
-            obj.name = name
+            if name in self:
+                raise ValueError(f"{self.kind}: {name!r} is already registered.")
+            self[name] = obj if value is None else value(obj)
+            if isinstance(obj, type):
+                obj.name = name
             return obj
 
         return add
 
-    return register
+    def get(self, name, flag=None):
+        """The object registered as ``name``; a ValueError naming ``flag`` (or
+        the kind) and the accepted names otherwise."""
+        if name not in self:
+            where = f"--{flag}" if flag else self.kind
+            raise ValueError(f"{where}: unknown {name!r}; expected one of {sorted(self)}.")
+        return self[name]

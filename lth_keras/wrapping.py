@@ -125,12 +125,13 @@ def strip(model):
     """
 
     def clone_layer(layer):
-        return plain_class(layer).from_config(layer.get_config()), _copy_out_of_masked
+        return plain_class(layer).from_config(layer.get_config()), copy_out_of_masked
 
     return _clone(model, clone_layer)
 
 
-def _copy_out_of_masked(layer, new):
+def copy_out_of_masked(layer, new):
+    """Copies ``layer``'s weights into its plain twin ``new``, masks folded in."""
     if isinstance(layer, MaskedLayer):
         folded = {id(k): k.numpy() * m.numpy() for _, k, m in layer.kernel_and_mask()}
         masks = {id(m) for _, _, m in layer.kernel_and_mask()}

@@ -19,18 +19,15 @@ import tensorflow as tf
 from lth_keras.analysis.pixels import PixelSpace
 from lth_keras.analysis.predict import accuracy
 from lth_keras.data import tfds_source
+from lth_keras.registry import Registry
 
 SEVERITIES = (1, 2, 3, 4, 5)
-CORRUPTIONS = {}
+CORRUPTIONS = Registry("corruption")
 
 
 def register(name):
-    def add(cls):
-        CORRUPTIONS[name] = cls()
-        cls.name = name
-        return cls
-
-    return add
+    """Adds an instance of the decorated Corruption class under ``name``."""
+    return CORRUPTIONS.register(name, lambda cls: cls())
 
 
 class Corruption:

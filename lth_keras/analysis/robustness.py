@@ -11,12 +11,10 @@ import numpy as np
 import tensorflow as tf
 
 from lth_keras.analysis.pixels import PixelSpace
-from lth_keras.registry import registrar
+from lth_keras.registry import Registry
 
-ATTACKS = {}
-
-
-register = registrar(ATTACKS)
+ATTACKS = Registry("attack")
+register = ATTACKS.register
 
 
 class Attack:

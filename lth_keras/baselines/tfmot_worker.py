@@ -3,7 +3,7 @@
 TFMOT 0.8 accepts only tf_keras (Keras 2) models, and importing it sets
 ``TF_USE_LEGACY_KERAS=1``, which turns ``tf.keras`` into tf_keras for the
 whole process. So this file is never imported by lth_keras: the driver
-(:mod:`lth_keras.baselines.tfmot`) runs it as a script, and it imports
+(:mod:`lth_keras.procedures.tfmot_baseline`) runs it as a script, and it imports
 neither lth_keras nor Keras 3. Everything it needs comes in files the
 driver wrote:
 
@@ -26,7 +26,7 @@ import os
 if __name__ != "__main__":
     # Importing this module would set TF_USE_LEGACY_KERAS in the importer.
     raise ImportError("lth_keras.baselines.tfmot_worker runs only as a script, "
-                      "in its own process (see lth_keras.baselines.tfmot).")
+                      "in its own process (see lth_keras.procedures.tfmot_baseline).")
 
 os.environ["TF_USE_LEGACY_KERAS"] = "1"  # before TensorFlow: tf.keras is tf_keras here
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -1,5 +1,7 @@
 """Capturing the rewind point theta_k (Frankle et al. 2020)."""
 
+import contextlib
+
 import keras
 
 from lth_keras.pruning.masks import get_masks, set_masks
@@ -49,3 +51,16 @@ class RewindPoint(keras.callbacks.Callback):
         for var, value in zip(model.weights, self.weights):
             var.assign(value)
         set_masks(model, masks)
+
+    @contextlib.contextmanager
+    def rewound(self, model=None):
+        """Holds the captured weights in ``model`` for the ``with`` block (to
+        save them), then puts the weights it had back."""
+        model = model or self.model
+        current = [w.numpy() for w in model.weights]
+        self.rewind(model)
+        try:
+            yield model
+        finally:
+            for var, value in zip(model.weights, current):
+                var.assign(value)

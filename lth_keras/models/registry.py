@@ -1,7 +1,9 @@
 """The model zoo by name: ``build("resnet20", (32, 32, 3), 10, seed=0)``."""
 
+from lth_keras.registry import Registry
+
 # Name -> builder ``fn(input_shape, num_classes, *, seed=None, **options)``.
-MODELS = {}
+MODELS = Registry("model")
 
 
 def register(name):
@@ -10,14 +12,7 @@ def register(name):
     A builder takes ``(input_shape, num_classes, *, seed=None, **options)`` and
     returns a functional ``keras.Model`` that outputs logits.
     """
-
-    def add(builder):
-        if name in MODELS:
-            raise ValueError(f"`name` {name!r} is already registered")
-        MODELS[name] = builder
-        return builder
-
-    return add
+    return MODELS.register(name)
 
 
 def build(name, input_shape, num_classes, *, seed=None, **options):

@@ -12,8 +12,9 @@ from lth_keras.pruning.criteria import Magnitude, Random
 from lth_keras.pruning.pruner import prune
 from lth_keras.pruning.saliency import GraSP, Snip, prune_synflow
 from lth_keras.pruning.saliency.synflow import ITERATIONS
+from lth_keras.registry import Registry
 
-METHODS = {}
+METHODS = Registry("method")
 # Methods that never look at the training data.
 DATA_FREE = set()
 EXAMPLES_PER_CLASS = 10  # SNIP/GraSP batches in the SynFlow code (Tanaka et al. 2020)
@@ -22,13 +23,9 @@ EXAMPLES_PER_CLASS = 10  # SNIP/GraSP batches in the SynFlow code (Tanaka et al.
 def method(name, uses_data=False):
     """Registers ``fn(model, sparsity, data, seed, **options) -> masks`` as ``name``."""
 
-    def add(fn):
-        METHODS[name] = fn
-        if not uses_data:
-            DATA_FREE.add(name)
-        return fn
-
-    return add
+    if not uses_data:
+        DATA_FREE.add(name)
+    return METHODS.register(name)
 
 
 def prune_at_init(model, method, sparsity, data=None, seed=0, **options):
@@ -43,13 +40,12 @@ def prune_at_init(model, method, sparsity, data=None, seed=0, **options):
       options: method options (``examples_per_class``, ``temperature``,
         ``iterations``).
     """
-    if method not in METHODS:
-        raise ValueError(f"method: unknown {method!r}; expected one of {sorted(METHODS)}.")
+    fn = METHODS.get(method)
     if isinstance(sparsity, bool) or not isinstance(sparsity, (int, float)) or not 0.0 < sparsity < 1.0:
         raise ValueError(f"sparsity: expected a fraction in (0, 1), got {sparsity!r}.")
     if method not in DATA_FREE and data is None:
         raise ValueError(f"data: method '{method}' scores on training batches; pass a Dataset.")
-    return METHODS[method](model, sparsity, data, seed, **options)
+    return fn(model, sparsity, data, seed, **options)
 
 
 def _batch(data, seed, examples_per_class):

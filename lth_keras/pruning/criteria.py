@@ -8,13 +8,11 @@ never depend on which criterion they are given. Data-dependent criteria
 
 import numpy as np
 
-from lth_keras.registry import registrar
+from lth_keras.registry import Registry
 
-CRITERIA = {}
-
-
+CRITERIA = Registry("criterion")
 # Makes a criterion class constructible by name (as a command-line flag).
-register = registrar(CRITERIA)
+register = CRITERIA.register
 
 
 def get(criterion, **kwargs):

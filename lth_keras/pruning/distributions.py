@@ -17,24 +17,18 @@ import math
 import numpy as np
 
 from lth_keras.pruning.targets import prunable_weights, resolve
+from lth_keras.registry import Registry
 
-DISTRIBUTIONS = {}
+DISTRIBUTIONS = Registry("distribution")
 
 
 def register(name, **options):
     """Makes ``fn(model, density, **options)`` available as distribution ``name``."""
-
-    def add(fn):
-        DISTRIBUTIONS[name] = functools.partial(fn, **options) if options else fn
-        return fn
-
-    return add
+    return DISTRIBUTIONS.register(name, lambda fn: functools.partial(fn, **options) if options else fn)
 
 
 def get(name):
-    if name not in DISTRIBUTIONS:
-        raise ValueError(f"distribution: unknown {name!r}; expected one of {sorted(DISTRIBUTIONS)}.")
-    return DISTRIBUTIONS[name]
+    return DISTRIBUTIONS.get(name)
 
 
 def layer_densities(model, name, density, **options):

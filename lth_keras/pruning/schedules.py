@@ -5,12 +5,9 @@ should have after ``step`` optimizer iterations (TFMOT's schedules answer the
 same question as ``(should_prune, sparsity)``).
 """
 
-from lth_keras.registry import registrar
+from lth_keras.registry import Registry
 
-SCHEDULES = {}
-
-
-_register = registrar(SCHEDULES)
+SCHEDULES = Registry("pruning schedule")
 
 
 class PruningSchedule:
@@ -20,7 +17,7 @@ class PruningSchedule:
         raise NotImplementedError
 
 
-@_register("one_shot")
+@SCHEDULES.register("one_shot")
 class OneShot(PruningSchedule):
     """Prune once, at ``step``, to ``target`` density."""
 
@@ -31,7 +28,7 @@ class OneShot(PruningSchedule):
         return self.target if step >= self.step else 1.0
 
 
-@_register("iterative")
+@SCHEDULES.register("iterative")
 class Iterative(PruningSchedule):
     """Prune ``rate`` of the remaining weights at each of ``steps``.
 
@@ -45,7 +42,7 @@ class Iterative(PruningSchedule):
         return (1.0 - self.rate) ** sum(s <= step for s in self.steps)
 
 
-@_register("polynomial")
+@SCHEDULES.register("polynomial")
 class PolynomialDecay(PruningSchedule):
     """Gradual pruning of Zhu & Gupta 2017, "To prune, or not to prune".
 

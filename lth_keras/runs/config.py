@@ -9,6 +9,7 @@ import dataclasses
 import hashlib
 import json
 
+from lth_keras.runs.validate import choice, positive
 from lth_keras.training.optimizers import OPTIMIZERS, SCHEDULES
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
@@ -22,8 +23,27 @@ def field(default, help, **kwargs):
     return dataclasses.field(default=default, metadata={"help": help, **kwargs})
 
 
+class Config:
+    """What every configuration dataclass has: validation, its dict, its hash."""
+
+    def validate(self):
+        """Raises ValueError naming the first bad flag. Called before any work."""
+
+    def check_given(self, given):
+        """Raises ValueError for flags that were ``given`` (by name) but mean
+        nothing in this configuration. Called after :meth:`validate`."""
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    def digest(self):
+        """A short hash of the configuration: the default run directory name."""
+        text = json.dumps(self.to_dict(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
 @dataclasses.dataclass
-class RunConfig:
+class RunConfig(Config):
     """What every experiment shares: data, model, training, seed, strategy.
 
     Training defaults follow Frankle & Carbin 2019's LeNet-300-100 on MNIST
@@ -61,21 +81,21 @@ class RunConfig:
         from lth_keras.data import DATASETS
         from lth_keras.models import MODELS
 
-        _choice("model", self.model, MODELS)
+        choice("model", self.model, MODELS)
         if not (self.dataset in DATASETS or self.dataset.startswith("tfds:")
                 or self.dataset.endswith(".npz")):
             raise ValueError(
                 f"--dataset: unknown '{self.dataset}'; expected one of {sorted(DATASETS)}, "
                 "tfds:<name> or a path ending in .npz."
             )
-        _choice("label_noise_kind", self.label_noise_kind, ("symmetric", "asymmetric"))
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _choice("schedule", self.schedule, SCHEDULES)
-        _choice("strategy", self.strategy, STRATEGIES)
-        _positive("learning_rate", self.learning_rate)
-        _positive("batch_size", self.batch_size)
-        _positive("eval_every", self.eval_every)
-        _positive("steps_per_execution", self.steps_per_execution)
+        choice("label_noise_kind", self.label_noise_kind, ("symmetric", "asymmetric"))
+        choice("optimizer", self.optimizer, OPTIMIZERS)
+        choice("schedule", self.schedule, SCHEDULES)
+        choice("strategy", self.strategy, STRATEGIES)
+        positive("learning_rate", self.learning_rate)
+        positive("batch_size", self.batch_size)
+        positive("eval_every", self.eval_every)
+        positive("steps_per_execution", self.steps_per_execution)
         if self.iterations < 0:
             raise ValueError(f"--iterations: expected >= 0, got {self.iterations}.")
         if self.iterations == 0 and not self.epochs > 0:
@@ -95,27 +115,3 @@ class RunConfig:
                        label_noise=self.label_noise, label_noise_kind=self.label_noise_kind,
                        augment=self.augment)
         return load(self.dataset, **{**options, **overrides})
-
-    def to_dict(self):
-        return dataclasses.asdict(self)
-
-    def digest(self):
-        """A short hash of the configuration: the default run directory name."""
-        text = json.dumps(self.to_dict(), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:10]
-
-
-def _choice(flag, value, choices):
-    if value not in choices:
-        raise ValueError(f"--{flag}: unknown '{value}'; expected one of {sorted(choices)}.")
-
-
-def _positive(flag, value):
-    if not value > 0:
-        raise ValueError(f"--{flag}: expected > 0, got {value}.")
-
-
-def _fraction(flag, value, low_open=False):
-    ok = (0.0 < value <= 1.0) if low_open else (0.0 <= value <= 1.0)
-    if not ok:
-        raise ValueError(f"--{flag}: expected a fraction in {'(0' if low_open else '[0'}, 1], got {value}.")

@@ -13,7 +13,8 @@ import os
 
 import numpy as np
 
-from lth_keras.runs.workdir import write_json
+from lth_keras.runs import layout
+from lth_keras.runs.workdir import write_json, write_text
 
 
 def _flat(record):
@@ -21,9 +22,11 @@ def _flat(record):
     return {k: v for k, v in record.items() if not isinstance(v, (dict, list))}
 
 
-def write_results(path, config, records, key):
-    """Writes ``results.json`` and ``results.csv`` into the directory ``path``."""
-    write_json(os.path.join(path, "results.json"), {"config": config, key: records})
+def write_results(path, config, records, key, procedure=None):
+    """Writes ``results.json`` and ``results.csv`` into the directory ``path``;
+    ``procedure`` names the procedure that wrote them (read by the report)."""
+    named = {"procedure": procedure} if procedure else {}
+    write_json(os.path.join(path, layout.RESULTS), {**named, "config": config, key: records})
     columns = []
     for r in records:
         columns += [k for k in _flat(r) if k not in columns]
@@ -32,10 +35,7 @@ def write_results(path, config, records, key):
     writer.writeheader()
     for r in records:
         writer.writerow(_flat(r))
-    tmp = os.path.join(path, "results.csv.tmp")
-    with open(tmp, "w", newline="") as f:
-        f.write(buffer.getvalue())
-    os.replace(tmp, os.path.join(path, "results.csv"))
+    write_text(os.path.join(path, layout.RESULTS_CSV), buffer.getvalue())
 
 
 def summarize(records, keys, values):
@@ -64,7 +64,7 @@ def summarize(records, keys, values):
 def read_results(path):
     """The parsed ``results.json`` of a run directory (or the file itself)."""
     if os.path.isdir(path):
-        path = os.path.join(path, "results.json")
+        path = os.path.join(path, layout.RESULTS)
     with open(path) as f:
         return json.load(f)
 

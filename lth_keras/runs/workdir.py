@@ -14,21 +14,23 @@ import tempfile
 import numpy as np
 
 from lth_keras.pruning.masks import load_masks, save_masks
+from lth_keras.runs import layout
 
 
 class ConfigMismatchError(ValueError):
     """The run directory holds a run with a different configuration."""
 
 
-def _atomic_write_text(path, text):
+def write_text(path, text):
+    """Writes ``path`` atomically: a temporary file, then a rename."""
     tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
+    with open(tmp, "w", newline="") as f:
         f.write(text)
     os.replace(tmp, path)
 
 
 def write_json(path, obj):
-    _atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+    write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
 def read_json(path):
@@ -55,7 +57,7 @@ class Workdir:
         self.is_chief = is_chief
         self.path = path if is_chief else tempfile.mkdtemp(prefix="lth_keras_worker_")
         self.config = config
-        saved = os.path.join(self.path, "config.json")
+        saved = os.path.join(self.path, layout.CONFIG)
         if os.path.exists(saved):
             old = read_json(saved)
             differ = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
@@ -69,6 +71,22 @@ class Workdir:
             os.makedirs(self.path, exist_ok=True)
             write_json(saved, config)
 
+    @classmethod
+    def existing(cls, path, flag):
+        """Another run's directory, read through its own ``config.json`` (so
+        nothing is written to it); a ValueError naming ``flag`` if it is none."""
+        saved = os.path.join(path, layout.CONFIG)
+        if not os.path.isfile(saved):
+            raise ValueError(f"--{flag}: {path!r} is not a run directory (no {layout.CONFIG}).")
+        return cls(path, read_json(saved))
+
+    def file(self, name, *parts):
+        """The path of file ``name`` of the run (``parts``: of that stage, created)."""
+        return os.path.join(self.stage(*parts) if parts else self.path, name)
+
+    def has(self, name, *parts):
+        return os.path.exists(os.path.join(self.path, *parts, name))
+
     def stage(self, *parts):
         """The directory of a stage of work, created on demand."""
         path = os.path.join(self.path, *parts)
@@ -76,39 +94,49 @@ class Workdir:
         return path
 
     def finished(self, *parts):
-        return os.path.exists(os.path.join(self.path, *parts, "record.json"))
+        return self.has(layout.RECORD, *parts)
 
     def record(self, *parts):
-        return read_json(os.path.join(self.path, *parts, "record.json"))
+        return read_json(os.path.join(self.path, *parts, layout.RECORD))
 
     def finish(self, record, *parts):
         """Marks a stage finished by writing its record (last, atomically)."""
-        write_json(os.path.join(self.stage(*parts), "record.json"), record)
+        write_json(self.file(layout.RECORD, *parts), record)
 
     def save_weights(self, model, name, *parts):
-        path = os.path.join(self.stage(*parts), f"{name}.weights.h5")
-        tmp = os.path.join(self.stage(*parts), f"tmp_{name}.weights.h5")
+        path = self.file(layout.weights(name), *parts)
+        tmp = self.file(layout.weights(f"tmp_{name}"), *parts)
         model.save_weights(tmp)
         os.replace(tmp, path)
 
     def load_weights(self, model, name, *parts):
-        model.load_weights(os.path.join(self.path, *parts, f"{name}.weights.h5"))
+        model.load_weights(os.path.join(self.path, *parts, layout.weights(name)))
 
     def save_masks(self, masks, *parts):
-        path = os.path.join(self.stage(*parts), "masks.npz")
-        tmp = os.path.join(self.stage(*parts), "tmp_masks.npz")
+        path = self.file(layout.MASKS, *parts)
+        tmp = self.file(f"tmp_{layout.MASKS}", *parts)
         save_masks(masks, tmp)
         os.replace(tmp, path)
 
     def load_masks(self, *parts):
-        return load_masks(os.path.join(self.path, *parts, "masks.npz"))
+        return load_masks(os.path.join(self.path, *parts, layout.MASKS))
 
     def save_arrays(self, arrays, name, *parts):
-        path = os.path.join(self.stage(*parts), f"{name}.npz")
-        tmp = os.path.join(self.stage(*parts), f"tmp_{name}.npz")
-        np.savez(tmp, *arrays)
+        """Saves a list of arrays (``np.savez`` order) or a dict of named arrays."""
+        path = self.file(layout.arrays(name), *parts)
+        tmp = self.file(layout.arrays(f"tmp_{name}"), *parts)
+        if isinstance(arrays, dict):
+            np.savez(tmp, **arrays)
+        else:
+            np.savez(tmp, *arrays)
         os.replace(tmp, path)
 
     def load_arrays(self, name, *parts):
-        with np.load(os.path.join(self.path, *parts, f"{name}.npz")) as f:
+        with np.load(os.path.join(self.path, *parts, layout.arrays(name))) as f:
             return [f[f"arr_{i}"] for i in range(len(f.files))]
+
+    def save_json(self, obj, name, *parts):
+        write_json(self.file(name, *parts), obj)
+
+    def load_json(self, name, *parts):
+        return read_json(os.path.join(self.path, *parts, name))

@@ -7,7 +7,7 @@ filter criteria, and compaction into a physically smaller model.
     effective_report(model)         # == metrics.report(small)
 """
 
-from lth_keras.structured.cost import effective_report
+from lth_keras.structured.cost import effective_report, report
 from lth_keras.structured.criteria import (
     AGGREGATIONS, BLOCK_CRITERIA, BLOCK_CRITERION_NAMES, FILTER_CRITERIA, FILTER_CRITERION_NAMES,
     BlockCriterion, FilterCriterion, SaliencyBlocks, SaliencyFilters, block_criterion,

@@ -77,7 +77,7 @@ def effective_report(model):
             if isinstance(layer, MaskedLayer):
                 kernel = kernel * layer.kernel_mask.numpy()
             kernel = _slice(kernel, plan.kept_in(layer.name), plan.kept_out(layer.name))
-            positions = metrics._output_positions(layer)
+            positions = metrics.output_positions(layer)
             structured_macs += kernel.size * positions
             effective_macs += int(np.count_nonzero(kernel)) * positions
         elif isinstance(layer, tuple(MASKED_TWINS)):
@@ -87,7 +87,7 @@ def effective_report(model):
             )
     gate_params = sum(int(np.prod(v.shape)) for l in model.layers
                       if isinstance(l, (BlockGate, ChannelGate)) for v in l.weights)
-    base = metrics.report_ignoring_gates(model)
+    base = metrics.report(model)
     total = base["total_params"] - gate_params
     dense = base["dense_multiply_adds"]
     return {
@@ -101,3 +101,13 @@ def effective_report(model):
         "theoretical_speedup": dense / max(effective_macs, 1),
         "structured_speedup": dense / max(structured_macs, 1),
     }
+
+
+def report(model):
+    """:func:`lth_keras.metrics.report`, counting a gated model as its gates
+    leave it: a block gated 0 costs nothing, a channel gated 0 removes its
+    filter and the next layer's inputs (:func:`effective_report`)."""
+    layers = model._flatten_layers(include_self=False, recursive=True)
+    if any(isinstance(l, (BlockGate, ChannelGate)) for l in layers):
+        return effective_report(model)
+    return metrics.report(model)

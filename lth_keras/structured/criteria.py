@@ -13,16 +13,12 @@ import tensorflow as tf
 
 from lth_keras.layers.masked import MaskedLayer
 from lth_keras.pruning.targets import prunable_weights
-from lth_keras.registry import registrar
+from lth_keras.registry import Registry
 from lth_keras.structured.gating import block_gates, channel_gates
 
 AGGREGATIONS = ("sum", "mean")
-BLOCK_CRITERIA = {}
-FILTER_CRITERIA = {}
-
-
-def _register(registry, name):
-    return registrar(registry)(name)
+BLOCK_CRITERIA = Registry("block criterion")
+FILTER_CRITERIA = Registry("filter criterion")
 
 
 class BlockCriterion:
@@ -88,7 +84,7 @@ class SaliencyBlocks(BlockCriterion):
         return out
 
 
-@_register(BLOCK_CRITERIA, "gate")
+@BLOCK_CRITERIA.register("gate")
 class GateMagnitude(BlockCriterion):
     """|g| of each block's learned BlockGate: a branch the network scaled down
     matters less (the block-level analogue of network slimming, Liu et al. 2017)."""
@@ -116,7 +112,7 @@ def linear_cka(x, y):
     return float(hsic / norm) if norm > 0 else 1.0
 
 
-@_register(BLOCK_CRITERIA, "cka")
+@BLOCK_CRITERIA.register("cka")
 class RepresentationChange(BlockCriterion):
     """1 - linear CKA between a block's input and output on a batch, after training.
 
@@ -145,7 +141,7 @@ class RepresentationChange(BlockCriterion):
                 for i, b in enumerate(blocks)}
 
 
-@_register(BLOCK_CRITERIA, "random")
+@BLOCK_CRITERIA.register("random")
 class RandomBlocks(BlockCriterion):
     """Uniform random block scores, reproducible by ``seed``."""
 
@@ -172,7 +168,7 @@ def _filters(model, group):
     return np.concatenate(out, axis=0)
 
 
-@_register(FILTER_CRITERIA, "l1")
+@FILTER_CRITERIA.register("l1")
 class L1Norm(FilterCriterion):
     """||W_c||_1 of each filter, summed over a group's producers (Li et al. 2017,
     "Pruning Filters for Efficient ConvNets")."""
@@ -181,7 +177,7 @@ class L1Norm(FilterCriterion):
         return {g.name: np.abs(_filters(model, g)).sum(axis=0) for g in groups}
 
 
-@_register(FILTER_CRITERIA, "l2")
+@FILTER_CRITERIA.register("l2")
 class L2Norm(FilterCriterion):
     """||W_c||_2 of each filter over all of a group's producers."""
 
@@ -189,7 +185,7 @@ class L2Norm(FilterCriterion):
         return {g.name: np.sqrt(np.square(_filters(model, g)).sum(axis=0)) for g in groups}
 
 
-@_register(FILTER_CRITERIA, "bn_gamma")
+@FILTER_CRITERIA.register("bn_gamma")
 class BatchNormScale(FilterCriterion):
     """|gamma_c| of the group's BatchNorms, summed (network slimming, Liu et al. 2017)."""
 
@@ -206,7 +202,7 @@ class BatchNormScale(FilterCriterion):
         return out
 
 
-@_register(FILTER_CRITERIA, "taylor")
+@FILTER_CRITERIA.register("taylor")
 class FirstOrderTaylor(FilterCriterion):
     """|a_c * dL/da_c| summed over positions, as |dL/dg_c| of a channel gate at 1.
 
@@ -252,7 +248,7 @@ class FirstOrderTaylor(FilterCriterion):
         return {g.name: t for g, t in zip(groups, totals)}
 
 
-@_register(FILTER_CRITERIA, "random")
+@FILTER_CRITERIA.register("random")
 class RandomFilters(FilterCriterion):
     """Uniform random channel scores, reproducible by ``seed``."""
 

@@ -21,7 +21,7 @@ from lth_keras.layers.gates import BlockGate, ChannelGate
 from lth_keras.layers.masked import MaskedLayer, plain_class
 from lth_keras.structured.groups import PRODUCERS, nodes_in_order
 from lth_keras.structured.plan import removal
-from lth_keras.wrapping import _copy_out_of_masked
+from lth_keras.wrapping import copy_out_of_masked
 
 _GATES = (ChannelGate, BlockGate)
 
@@ -190,7 +190,7 @@ def compact(model):
         old = model.get_layer(new.name)
         values = _new_weights(old, plan, folds, follower_group)
         if values is None:
-            _copy_out_of_masked(old, new)
+            copy_out_of_masked(old, new)
             continue
         for attr, value in values.items():
             if value is not None:

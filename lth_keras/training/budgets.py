@@ -45,3 +45,13 @@ def training_budget(name, config, model, max_factor=None):
         iterations = periods * config.eval_every
     return dataclasses.replace(config, iterations=iterations, schedule="step",
                                milestones=[iterations // 2, (3 * iterations) // 4])
+
+
+def resolve_iterations(config, data):
+    """Total training iterations: ``--iterations``, or ``--epochs`` of the data
+    rounded to whole evaluation periods (so compiled steps stay long)."""
+    if config.iterations:
+        return config.iterations
+    steps_per_epoch = -(-data.num_train // config.batch_size)
+    periods = max(1, int(round(config.epochs * steps_per_epoch / config.eval_every)))
+    return periods * config.eval_every

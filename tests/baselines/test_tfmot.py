@@ -10,22 +10,24 @@ import numpy as np
 import pytest
 
 from lth_keras import models
-from lth_keras.baselines import tfmot
+from lth_keras.baselines import tfmot_bridge as bridge
+from lth_keras.baselines.tfmot_extra import missing_extra
 from lth_keras.data import load
+from lth_keras.procedures.tfmot_baseline import TfmotBaseline, TfmotConfig
 from lth_keras.runs.workdir import Workdir
 from lth_keras.wrapping import strip
 
 needs_extra = pytest.mark.skipif(
-    bool(tfmot.missing_extra()),
+    bool(missing_extra()),
     reason="the tfmot extra is not installed (pip install -e '.[tfmot]'): "
-           f"missing {', '.join(tfmot.missing_extra())}")
+           f"missing {', '.join(missing_extra())}")
 
 
 # Driver side: no tf_keras needed ------------------------------------------------
 
 def test_training_order_is_the_trainers_batches():
     data = load("synthetic", seed=1)
-    order, ends = tfmot.training_order(data, 64, seed=3, iterations=12)
+    order, ends = bridge.training_order(data, 64, seed=3, iterations=12)
     x, y = data.arrays("train")
     starts = np.concatenate([[0], ends[:-1]])
     batches = list(data.train(64, seed=3).take(12))
@@ -38,7 +40,7 @@ def test_training_order_is_the_trainers_batches():
 
 
 def test_twin_spec_of_chain_models_and_refusal_of_residual_ones():
-    spec = tfmot.twin_spec(strip(models.build("conv2", (32, 32, 3), 10, seed=0)))
+    spec = bridge.twin_spec(strip(models.build("conv2", (32, 32, 3), 10, seed=0)))
     assert [(l["class"], l["name"]) for l in spec["layers"]] == [
         ("Conv2D", "conv1"), ("Conv2D", "conv2"), ("MaxPooling2D", "pool1"), ("Flatten", "flatten"),
         ("Dense", "fc1"), ("Dense", "fc2"), ("Dense", "output")]
@@ -46,18 +48,18 @@ def test_twin_spec_of_chain_models_and_refusal_of_residual_ones():
     assert spec["input_shape"] == [32, 32, 3]
     json.dumps(spec)  # the worker reads it as JSON
     with pytest.raises(ValueError, match="--model: 'resnet20' is not a chain"):
-        tfmot.twin_spec(strip(models.build("resnet20", (32, 32, 3), 10, seed=0)))
+        bridge.twin_spec(strip(models.build("resnet20", (32, 32, 3), 10, seed=0)))
 
 
 def test_pruning_steps_land_on_pruning_turns():
-    config = tfmot.TfmotConfig()
-    begin, end, final = tfmot.pruning_steps(config, 1190)
+    config = TfmotConfig()
+    begin, end, final = bridge.pruning_steps(config, 1190)
     assert (begin, end) == (0, 900)  # 0.75 * 1190 = 892.5, rounded to a turn of 100
     assert final == {"constant": 100, "polynomial": 900}  # TFMOT's steps count from 1
-    config = tfmot.TfmotConfig(pruning_begin=0.1, pruning_end=1.0, pruning_frequency=64)
-    assert tfmot.pruning_steps(config, 640) == (64, 640, {"constant": 64, "polynomial": 640})
+    config = TfmotConfig(pruning_begin=0.1, pruning_end=1.0, pruning_frequency=64)
+    assert bridge.pruning_steps(config, 640) == (64, 640, {"constant": 64, "polynomial": 640})
     with pytest.raises(ValueError, match="--pruning_frequency"):
-        tfmot.pruning_steps(tfmot.TfmotConfig(pruning_frequency=500), 300)
+        bridge.pruning_steps(TfmotConfig(pruning_frequency=500), 300)
 
 
 @pytest.mark.parametrize("flags, message", [
@@ -72,7 +74,7 @@ def test_pruning_steps_land_on_pruning_turns():
 ])
 def test_bad_flags_name_the_flag(flags, message):
     with pytest.raises(ValueError, match=message):
-        tfmot.TfmotConfig(**flags).validate()
+        TfmotConfig(**flags).validate()
 
 
 # The worker: needs tf_keras and TFMOT ----------------------------------------------
@@ -86,14 +88,14 @@ def test_tf_keras_twin_is_the_zoo_model(tmp_path):
         model = strip(models.build(name, shape, 10, seed=2))
         x = np.random.default_rng(0).random((3, *shape), dtype=np.float32)
         np.savez(tmp_path / f"{name}_x.npz", x=x)
-        np.savez(tmp_path / f"{name}_w.npz", **tfmot.weights_by_layer(model))
-        spec = {**tfmot.twin_spec(model), "weights": str(tmp_path / f"{name}_w.npz"),
+        np.savez(tmp_path / f"{name}_w.npz", **bridge.weights_by_layer(model))
+        spec = {**bridge.twin_spec(model), "weights": str(tmp_path / f"{name}_w.npz"),
                 "inputs": str(tmp_path / f"{name}_x.npz"),
                 "logits": str(tmp_path / f"{name}_logits.npy")}
         (tmp_path / f"{name}.json").write_text(json.dumps(spec))
         specs.append(str(tmp_path / f"{name}.json"))
         expected[name] = (model, np.asarray(model(x, training=False)))
-    done = subprocess.run([sys.executable, tfmot.WORKER, "--describe", *specs],
+    done = subprocess.run([sys.executable, bridge.WORKER, "--describe", *specs],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     described = json.loads(done.stdout.strip().splitlines()[-1])
@@ -108,11 +110,11 @@ def test_tf_keras_twin_is_the_zoo_model(tmp_path):
 
 @needs_extra
 def test_baseline_trains_prunes_measures_and_resumes(tmp_path):
-    config = tfmot.TfmotConfig(dataset="synthetic", iterations=96, eval_every=32, densities=[0.25],
+    config = TfmotConfig(dataset="synthetic", iterations=96, eval_every=32, densities=[0.25],
                                pruning_frequency=16, jit_compile=False, seed=4)
     config.validate()
     workdir = Workdir(str(tmp_path / "run"), config.to_dict())
-    records = tfmot.TfmotBaseline(config, workdir, log=lambda *a: None).run()
+    records = TfmotBaseline(config, workdir, log=lambda *a: None).run()
 
     assert [r["method"] for r in records] == ["tfmot_constant", "tfmot_polynomial"]
     for r in records:
@@ -134,7 +136,17 @@ def test_baseline_trains_prunes_measures_and_resumes(tmp_path):
     assert saved["config"]["resolved_iterations"] == 96
 
     # Rerunning resumes: every cell is finished, so no worker is launched.
-    again = tfmot.TfmotBaseline(config, Workdir(str(tmp_path / "run"), config.to_dict()),
+    again = TfmotBaseline(config, Workdir(str(tmp_path / "run"), config.to_dict()),
                                 log=lambda *a: None)
     again._launch = lambda jobs: pytest.fail(f"relaunched the worker for {jobs}")
     assert again.run() == records
+
+
+def test_report_rows_put_the_dense_round_first_and_cells_by_target_density():
+    row = TfmotBaseline.report_row
+    assert row({"method": "dense", "density": 1.0, "round": 0, "target_density": None}) == (
+        "dense", "", None)
+    assert row({"method": "tfmot_constant", "density": 0.2, "target_density": 0.2}) == (
+        "tfmot_constant", "target_density 0.2", 0.2)
+    assert row({"method": "imp", "density": 0.21, "round": 7, "target_density": 0.2}) == (
+        "imp", "round 7", 7)

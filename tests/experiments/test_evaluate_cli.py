@@ -29,3 +29,20 @@ def test_evaluates_every_ticket_and_control_of_an_imp_run(tiny_imp):  # noqa: F8
     assert evaluation["config"]["fgsm_epsilon"] == 0.1
     with open(results) as f:
         assert f.read() == before  # the run's own results are never rewritten
+
+
+def test_refused_evaluations_leave_nothing_behind(tiny_imp, tmp_path):  # noqa: F811
+    # A bad --stages is found once the evaluation folder exists: it is removed again.
+    done = command("evaluate.py", f"--workdir={tiny_imp}", "--name=eval_refused",
+                   "--stages=round_07", check=False)
+    assert done.returncode == 2 and "--stages" in done.stderr
+    assert not os.path.exists(os.path.join(tiny_imp, "eval_refused"))
+    # Not a run directory, existing or not: refused before anything is created.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for workdir in (empty, tmp_path / "missing"):
+        done = command("evaluate.py", f"--workdir={workdir}", check=False)
+        assert done.returncode == 2 and "not a run directory" in done.stderr
+    assert os.listdir(empty) == [] and not (tmp_path / "missing").exists()
+    done = command("evaluate.py", check=False)
+    assert done.returncode == 2 and "--workdir: the run directory to evaluate is required" in done.stderr

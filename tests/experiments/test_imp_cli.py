@@ -75,7 +75,7 @@ BAD_FLAGS = [
 
 @pytest.mark.parametrize("flag, named", BAD_FLAGS)
 def test_bad_flags_are_named_by_validation(flag, named):
-    from lth_keras.lottery.imp import ImpConfig
+    from lth_keras.procedures.imp import ImpConfig
 
     name, value = flag[2:].split("=")
     field = ImpConfig.__dataclass_fields__[name]

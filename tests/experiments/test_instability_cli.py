@@ -32,13 +32,13 @@ def test_instability_of_an_imp_ticket_resumes_by_rerunning(tiny_imp, tmp_path): 
 
 
 def test_flags_are_checked_before_any_work(tiny_imp, tmp_path):  # noqa: F811
-    from lth_keras.lottery.instability import InstabilityConfig
+    from lth_keras.procedures.instability import InstabilityConfig
 
     config = InstabilityConfig(imp_workdir=tiny_imp)
     config.validate()
-    config.refuse_training_flags({"workdir", "points", "jit_compile"})
+    config.check_given({"workdir", "points", "jit_compile"})
     with pytest.raises(ValueError, match="--learning_rate: with --imp_workdir"):
-        config.refuse_training_flags({"learning_rate"})
+        config.check_given({"learning_rate"})
     for bad, flag in ((dict(rewind_iterations=[5, 5]), "rewind_iterations"),
                       (dict(data_seeds=[3, 3]), "data_seeds"), (dict(points=1), "points"),
                       (dict(split="dev"), "split"), (dict(imp_workdir=str(tmp_path)), "imp_workdir"),

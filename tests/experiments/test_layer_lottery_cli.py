@@ -20,11 +20,14 @@ def test_tiny_run_prints_a_table_and_writes_results(tmp_path):
     result = _run(*TINY, f"--workdir={tmp_path}/run")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "flops_reduction" in result.stdout and "layers" in result.stdout
+    assert "speedup" in result.stdout and "cpu_speedup" in result.stdout
     with open(tmp_path / "run" / "results.json") as f:
         results = json.load(f)
     assert [r["ticket"] for r in results["cells"]] == ["dense", "layers"]
     assert results["config"]["criterion"] == ["random"]
     assert results["cells"][1]["removed_blocks"].count(",") == 0
+    assert {"speedup", "cpu_speedup", "wall_speedup"} <= set(results["cells"][1])
+    assert results["procedure"] == "layer_lottery"
 
 
 def test_bad_flag_fails_in_one_line_before_any_work(tmp_path):

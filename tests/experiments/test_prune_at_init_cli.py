@@ -20,7 +20,8 @@ def test_results_then_a_rerun_resumes_without_training(tmp_path):
     first = _run(*TINY, workdir)
     assert first.returncode == 0, first.stderr[-2000:]
     results = json.loads((tmp_path / "run/results.json").read_text())
-    assert set(results) == {"config", "cells"} and len(results["cells"]) == 2
+    assert set(results) == {"procedure", "config", "cells"} and len(results["cells"]) == 2
+    assert results["procedure"] == "prune_at_init"
     for cell in results["cells"]:
         assert {"method", "sparsity", "seed", "sanity", "test_accuracy", "density",
                 "layer_densities"} <= set(cell)
@@ -37,7 +38,7 @@ def test_results_then_a_rerun_resumes_without_training(tmp_path):
 
 
 def test_bad_flags_fail_in_one_line_before_any_work(tmp_path):
-    # Every flag's validation is tested in-process (tests/lottery/test_prune_at_init.py);
+    # Every flag's validation is tested in-process (tests/procedures/test_prune_at_init.py);
     # here the command itself: a list that does not parse, and a bad value, in one line.
     for flag, named in [("--sparsities=0.9,x", "--sparsities"), ("--methods=snip,nope", "--methods")]:
         result = _run("--dataset=synthetic", flag, f"--workdir={tmp_path}/run")

@@ -6,12 +6,13 @@ from tiny_imp import command, tiny_imp  # noqa: F401  (the session fixture)
 from lth_keras.runs.results import write_results
 
 
-def test_report_of_an_imp_run_and_a_pruning_at_init_run(tiny_imp, tmp_path):  # noqa: F811
+def test_report_of_an_imp_run_and_a_prune_at_init_run(tiny_imp, tmp_path):  # noqa: F811
     cells = tmp_path / "pai"
     cells.mkdir()
     write_results(str(cells), {"model": "lenet300_100", "dataset": "synthetic"}, [
         {"method": "synflow", "sparsity": 0.5, "seed": s, "sanity": None, "density": 0.5,
-         "test_accuracy": a} for s, a in ((0, 0.5), (1, 0.7))], "cells")
+         "test_accuracy": a} for s, a in ((0, 0.5), (1, 0.7))], "cells",
+        procedure="prune_at_init")
     out = tmp_path / "report"
     printed = command("report.py", f"--workdirs={tiny_imp},{cells}", f"--output={out}",
                       "--evaluation=no_such_evaluation").stdout
@@ -21,7 +22,7 @@ def test_report_of_an_imp_run_and_a_pruning_at_init_run(tiny_imp, tmp_path):  # 
     lines = [line for line in text.splitlines() if line.startswith("| ")]
     assert lines[1].startswith("| imp | dense |  | 1 | 100.00 |")  # the dense row heads the table
     assert any(line.startswith("| imp | ticket | round 1 | 1 | 80.04 |") for line in lines)
-    assert any(line.startswith("| pruning_at_init | synflow | sparsity 0.5 | 2 | 50.00 ± 0.00 | "
+    assert any(line.startswith("| prune_at_init | synflow | sparsity 0.5 | 2 | 50.00 ± 0.00 | "
                                "60.00 ± 14.14 |") for line in lines)
     # IMP records carry the speed-up; multiply-adds come from the architecture.
     assert os.path.getsize(out / "accuracy_vs_flops_lenet300_100_synthetic.png") > 0

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 import lth_keras
-from lth_keras.lottery.imp import IMP, ImpConfig
+from lth_keras.procedures.imp import IMP, ImpConfig
 from lth_keras.runs.workdir import Workdir
 
 REQUIRED = {"round", "density", "test_accuracy", "test_accuracy_at_early_stop",
@@ -52,7 +52,8 @@ def test_rounds_controls_files_and_results(tmp_path):
     for name in ("initial", "rewind", "final"):
         assert os.path.exists(f"{path}/round_00/{name}.weights.h5")
     results = lth_keras.runs.read_results(path)
-    assert set(results) == {"config", "rounds"} and len(results["rounds"]) == 9
+    assert set(results) == {"procedure", "config", "rounds"} and len(results["rounds"]) == 9
+    assert results["procedure"] == "imp"
     assert results["config"]["seed"] == 0 and results["config"]["resolved_iterations"] == 64
     assert os.path.exists(f"{path}/results.csv") and os.path.exists(f"{path}/accuracy_vs_density.png")
 

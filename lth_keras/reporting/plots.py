@@ -113,25 +113,51 @@ def accuracy_vs_sparsity(rows, path, group_by="method", panel_by="sanity", title
     plt.close(fig)
 
 
+# Percent kept at which an empty layer sits: the floor of the log axis.
+EMPTY_FLOOR = 1e-3
+EMPTY_LABEL = "empty layer (0% kept, drawn at the floor)"
+
+
+def profile_points(densities, floor=EMPTY_FLOOR):
+    """What a density profile draws: the percent kept of each layer (empty
+    layers at ``floor``, log axes having no zero) and the indices of the
+    empty layers, which are marked so they do not look kept."""
+    values = [max(100 * d, floor) for d in densities.values()]
+    empty = [i for i, d in enumerate(densities.values()) if d <= 0]
+    return values, empty
+
+
 def layer_density_profiles(profiles, path, title=""):
     """Per-layer density of each method, one panel per sparsity: layer collapse
-    shows as a layer at (or near) zero.
+    shows as a layer at (or near) zero; an empty layer is marked "empty".
 
     ``profiles`` maps ``(sparsity, method)`` to ``{layer path: density}`` in
-    network order.
+    network order. Returns the ``(sparsity, method, layer path)`` marked empty.
     """
     sparsities = sorted({s for s, _ in profiles})
     fig, axes = plt.subplots(len(sparsities), 1, figsize=(8, 3.2 * len(sparsities)),
                              squeeze=False)
+    marked = []
     for ax, sparsity in zip(axes[:, 0], sparsities):
         layers = None
         for (s, method), densities in profiles.items():
             if s != sparsity:
                 continue
             layers = list(densities)
-            # Empty layers drawn at the bottom of the log axis.
-            values = [max(100 * d, 1e-3) for d in densities.values()]
-            ax.plot(range(len(values)), values, marker=".", label=method)
+            values, empty = profile_points(densities)
+            (line,) = ax.plot(range(len(values)), values, marker=".", label=method)
+            if empty:
+                ax.plot(empty, [values[i] for i in empty], linestyle="none", marker="X",
+                        markersize=9, color=line.get_color(), markeredgecolor="black")
+                for i in empty:
+                    ax.annotate("empty", (i, values[i]), textcoords="offset points",
+                                xytext=(0, 7), ha="center", fontsize="xx-small",
+                                color=line.get_color())
+                    marked.append((sparsity, method, layers[i]))
+        if any(m[0] == sparsity for m in marked):
+            # A neutral legend entry for the marker of every method's empty layers.
+            ax.plot([], [], linestyle="none", marker="X", markersize=9, color="gray",
+                    markeredgecolor="black", label=EMPTY_LABEL)
         ax.set_yscale("log")
         ax.set_ylabel("percent kept")
         ax.set_title(f"sparsity {sparsity:g}")
@@ -144,3 +170,4 @@ def layer_density_profiles(profiles, path, title=""):
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+    return marked

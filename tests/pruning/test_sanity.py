@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from lth_keras.data import load
-from lth_keras.lottery import sanity
+from lth_keras.pruning import sanity
 from lth_keras.models import build
 from lth_keras.pruning import get_masks, layer_densities, prunable_weights
 from lth_keras.pruning.at_init import prune_at_init

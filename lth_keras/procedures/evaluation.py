@@ -15,7 +15,7 @@ The figures go to ``<run>/<name>/`` (default ``evaluation/``): one
 ``"evaluation"``) through the shared writer. The run's own results are never
 touched. Each record keeps the stage's identifying fields (round, control,
 method, ...) and, under ``"source"``, the stage record's scalar fields, which
-:mod:`lth_keras.analysis.report` uses to join the two. Finished stages are
+:mod:`lth_keras.reporting.report` uses to join the two. Finished stages are
 skipped, so rerunning the same command resumes; other flags need another
 ``--name``.
 """
@@ -31,22 +31,24 @@ from lth_keras.analysis import calibration, distance, robustness
 from lth_keras.analysis import corruptions as corruption_lib
 from lth_keras.analysis.pixels import PixelSpace
 from lth_keras.analysis.predict import accuracy
-from lth_keras.data import load as load_data
 from lth_keras.models import build as build_model
-from lth_keras.pruning.masks import density, load_masks, set_masks
-from lth_keras.runs.config import _choice, field
-from lth_keras.runs.results import write_results
-from lth_keras.runs.workdir import Workdir, read_json
+from lth_keras.procedures.base import PROCEDURES, Procedure
+from lth_keras.pruning.masks import density, set_masks
+from lth_keras.runs import layout
+from lth_keras.runs.config import Config, RunConfig, field
+from lth_keras.runs.validate import at_least, choice, fraction, positive
+from lth_keras.runs.workdir import Workdir
 
 SPLITS = ("test", "validation")
 SOURCES = ("offline", "tfds")
 # Fields of a stage record that say which model it is.
 IDENTITY = ("round", "control", "method", "sanity", "sparsity", "budget", "seed")
-SKIPPED_DIRS = ("tensorboard",)
+MODEL_COSTS = ("compression_ratio", "theoretical_speedup", "dense_multiply_adds",
+               "effective_multiply_adds", "nonzero_params")
 
 
 @dataclasses.dataclass
-class EvaluationConfig:
+class EvaluationConfig(Config):
     """What to measure. Defaults: FGSM and PGD at epsilon 0.1 on [0, 1] pixels
     (PGD: 20 steps of 0.01 from a random start, Madry et al. 2018), the six
     offline corruptions at severities 1-5, ECE with 15 bins (Guo et al. 2017)."""
@@ -74,31 +76,22 @@ class EvaluationConfig:
     def validate(self):
         if not self.name or os.sep in self.name or self.name in (".", ".."):
             raise ValueError(f"--name: expected a plain folder name, got {self.name!r}.")
-        _choice("split", self.split, SPLITS)
-        _choice("corruption_source", self.corruption_source, SOURCES)
-        if self.examples < 0:
-            raise ValueError(f"--examples: expected >= 0, got {self.examples}.")
-        if self.batch_size < 1:
-            raise ValueError(f"--batch_size: expected >= 1, got {self.batch_size}.")
-        for flag in ("fgsm_epsilon", "pgd_epsilon"):
-            value = getattr(self, flag)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"--{flag}: expected a pixel budget in [0, 1], got {value}.")
-        if self.pgd_epsilon > 0 and not self.pgd_step_size > 0:
-            raise ValueError(f"--pgd_step_size: expected > 0, got {self.pgd_step_size}.")
-        if self.pgd_epsilon > 0 and self.pgd_steps < 1:
-            raise ValueError(f"--pgd_steps: expected >= 1, got {self.pgd_steps}.")
+        choice("split", self.split, SPLITS)
+        choice("corruption_source", self.corruption_source, SOURCES)
+        at_least("examples", self.examples, 0)
+        at_least("batch_size", self.batch_size, 1)
+        fraction("fgsm_epsilon", self.fgsm_epsilon)
+        fraction("pgd_epsilon", self.pgd_epsilon)
+        if self.pgd_epsilon > 0:
+            positive("pgd_step_size", self.pgd_step_size)
+            at_least("pgd_steps", self.pgd_steps, 1)
         corruption_lib.check_names(self.corruptions)
         for severity in self.severities:
             if severity not in corruption_lib.SEVERITIES:
                 raise ValueError(f"--severities: expected values in 1-5, got {severity}.")
         if self.corruptions and not self.severities:
             raise ValueError("--severities: expected at least one severity with --corruptions.")
-        if self.calibration_bins < 1:
-            raise ValueError(f"--calibration_bins: expected >= 1, got {self.calibration_bins}.")
-
-    def to_dict(self):
-        return dataclasses.asdict(self)
+        at_least("calibration_bins", self.calibration_bins, 1)
 
 
 def saved_models(run_path, skip=()):
@@ -106,44 +99,68 @@ def saved_models(run_path, skip=()):
     found = []
     for root, dirs, files in os.walk(run_path):
         rel = os.path.relpath(root, run_path)
-        dirs[:] = sorted(d for d in dirs if not (rel == "." and d in (*SKIPPED_DIRS, *skip)))
-        if "final.weights.h5" in files and "record.json" in files and rel != ".":
+        dirs[:] = sorted(d for d in dirs if not (rel == "." and d in (*layout.NOT_STAGES, *skip)))
+        if layout.weights("final") in files and layout.RECORD in files and rel != ".":
             found.append(rel.replace(os.sep, "/"))
     return found
+
+
+def corruption_seed(seed, index, severity):
+    """The seed of one offline corruption set: the same for every stage, so
+    every model sees the same corrupted images."""
+    return seed * 1_000 + index * 10 + severity
 
 
 def _scalars(record):
     return {k: v for k, v in record.items() if not isinstance(v, (dict, list))}
 
 
-class Evaluation:
-    """Evaluates the saved models of ``run_path``; ``run()`` returns the records.
+@PROCEDURES.register("evaluate")
+class Evaluation(Procedure):
+    """Evaluates the saved models of the run directory that holds its own.
 
-    Raises ValueError for a bad run directory or stage before any work.
+    Its stages are the saved models of that run, named by their folders.
     """
 
-    def __init__(self, config, run_path, log=print):
-        self.config = config
-        self.run_path = run_path
-        self.log = log
-        if not os.path.isfile(os.path.join(run_path, "config.json")):
-            raise ValueError(f"--workdir: {run_path!r} is not a run directory (no config.json).")
-        self.run_config = read_json(os.path.join(run_path, "config.json"))
+    config_class = EvaluationConfig
+    results_key = "evaluation"
+    mismatch_hint = " (here: pass another --name)"
+    table = {
+        "stage": "", "density": ".4f", "clean_accuracy": ".4f", "fgsm_accuracy": ".4f",
+        "pgd_accuracy": ".4f", "mean_corruption_accuracy": ".4f", "ece": ".4f", "nll": ".4f",
+        "brier": ".4f",
+    }
+
+    @classmethod
+    def run_path(cls, config, workdir_flag):
+        """``<--workdir>/<--name>``; refused before anything is created."""
+        if not workdir_flag:
+            raise ValueError("--workdir: the run directory to evaluate is required.")
+        Workdir.existing(workdir_flag, "workdir")
+        return os.path.join(workdir_flag, config.name)
+
+    def setup(self):
+        config = self.config
+        self.evaluated = Workdir.existing(os.path.dirname(self.workdir.path), "workdir")
+        self.run_config = self.evaluated.config
         for key in ("model", "dataset"):
             if key not in self.run_config:
-                raise ValueError(f"--workdir: {run_path}/config.json has no {key!r}.")
-        found = saved_models(run_path, skip=(config.name,))
+                raise ValueError(f"--workdir: {self.evaluated.path}/{layout.CONFIG} "
+                                 f"has no {key!r}.")
+        found = saved_models(self.evaluated.path, skip=(config.name,))
         missing = sorted(set(config.stages) - set(found))
         if missing:
-            raise ValueError(f"--stages: {missing} are not saved models of {run_path} "
+            raise ValueError(f"--stages: {missing} are not saved models of {self.evaluated.path} "
                              f"(found: {found}).")
-        self.stages = [s for s in found if s in config.stages] if config.stages else found
-        if not self.stages:
-            raise ValueError(f"--workdir: {run_path} holds no finished saved model "
-                             "(final.weights.h5 with record.json).")
-        self.data = load_data(self.run_config["dataset"],
-                              data_dir=self.run_config.get("data_dir") or None,
-                              seed=self.run_config.get("seed", 0))
+        chosen = [s for s in found if s in config.stages] if config.stages else found
+        if not chosen:
+            raise ValueError(f"--workdir: {self.evaluated.path} holds no finished saved model "
+                             f"({layout.weights('final')} with {layout.RECORD}).")
+        self._stages = [tuple(s.split("/")) for s in chosen]
+        # Only the evaluated split is used, which no training transform touches.
+        self.data = self.load_data(RunConfig(dataset=self.run_config["dataset"],
+                                             data_dir=self.run_config.get("data_dir") or "",
+                                             seed=self.run_config.get("seed", 0)))
         if config.corruptions and len(self.data.input_shape) != 3:
             raise ValueError(f"--corruptions: need (H, W, C) images; {self.run_config['dataset']} "
                              f"has inputs of shape {self.data.input_shape} (pass --corruptions=).")
@@ -158,8 +175,9 @@ class Evaluation:
         n = config.examples or len(y)
         self.inputs, self.labels = x[:n], y[:n]
         self.pixels = PixelSpace(self.data.normalization)
-        self.model = build_model(self.run_config["model"], self.data.input_shape,
-                                 self.data.num_classes, seed=self.run_config.get("seed"))
+        # Not ``model``: the command would print its masks' digest as the run's own.
+        self.network = build_model(self.run_config["model"], self.data.input_shape,
+                                   self.data.num_classes, seed=self.run_config.get("seed"))
         self.attacks = {}
         if config.fgsm_epsilon > 0:
             self.attacks["fgsm"] = robustness.FGSM(config.fgsm_epsilon, self.pixels)
@@ -167,62 +185,76 @@ class Evaluation:
             self.attacks["pgd"] = robustness.PGD(config.pgd_epsilon, config.pgd_step_size,
                                                  config.pgd_steps, config.pgd_random_start,
                                                  self.pixels)
-        self.workdir = Workdir(os.path.join(run_path, config.name), config.to_dict())
 
-    def full_config(self):
-        return {**self.config.to_dict(), "run": self.run_path, "run_config": self.run_config}
+    def stages(self):
+        return self._stages
 
-    def run(self):
-        for stage in self.stages:
-            parts = stage.split("/")
-            if self.workdir.finished(*parts):
-                continue
-            try:
-                self._load(parts)
-            except ValueError as error:
-                # e.g. a layer-lottery ticket, physically smaller than the run's --model.
-                self.log(f"{stage}: skipped, its weights do not fit {self.run_config['model']}: "
-                         f"{str(error).splitlines()[0]}")
-                continue
-            self._evaluate(stage, parts)
-            self.save_results()
-        self.save_results()
-        return self.records()
+    def resolved(self):
+        return {"run": self.evaluated.path, "run_config": self.run_config}
 
-    def records(self):
-        return [self.workdir.record(*s.split("/")) for s in self.stages
-                if self.workdir.finished(*s.split("/"))]
+    def describe(self):
+        return (f"evaluating {len(self._stages)} saved model(s) of {self.evaluated.path} "
+                f"into {self.workdir.path}")
 
-    def save_results(self):
-        write_results(self.workdir.path, self.full_config(), self.records(), "evaluation")
+    @staticmethod
+    def report_row(record):
+        """(series, setting, order) of ``record``: the report's generic row."""
+        if record.get("density", 0) >= 1.0 - 1e-9 and not record.get("control"):
+            return "dense", "", None
+        series = str(record.get("method") or record.get("control") or "evaluation")
+        for name in ("round", "sparsity", "target_density", "density"):
+            if record.get(name) is not None:
+                return series, f"{name} {record[name]}", record[name]
+        return series, "", 0
 
     # One saved model -----------------------------------------------------------
 
-    def _load(self, parts):
-        folder = os.path.join(self.run_path, *parts)
-        self.model.load_weights(os.path.join(folder, "final.weights.h5"))
-        if os.path.exists(os.path.join(folder, "masks.npz")):
-            set_masks(self.model, load_masks(os.path.join(folder, "masks.npz")))
+    def run_stage(self, stage):
+        """The stage's record, or None if its weights do not fit the run's model."""
+        try:
+            self._load(stage)
+        except ValueError as error:
+            # e.g. a layer-lottery ticket, physically smaller than the run's --model.
+            self.log(f"{'/'.join(stage)}: skipped, its weights do not fit "
+                     f"{self.run_config['model']}: {str(error).splitlines()[0]}")
+            return None
+        return self._evaluate(stage)
 
-    def _evaluate(self, stage, parts):
-        """Measures the model loaded from ``parts`` and finishes its stage."""
+    def finish(self, stage, record):
+        if record is not None:  # a skipped stage stays unfinished
+            return super().finish(stage, record)
+        return None
+
+    def finished_stage(self, stage, record):
+        self.log(f"{record['stage']:>20}: density {record['density']:.4f}  "
+                 f"clean {record['clean_accuracy']:.4f}"
+                 + "".join(f"  {n} {record[f'{n}_accuracy']:.4f}" for n in self.attacks)
+                 + (f"  corruptions {record['mean_corruption_accuracy']:.4f}"
+                    if self.config.corruptions else "")
+                 + f"  ECE {record['ece']:.4f}")
+
+    def _load(self, stage):
+        self.evaluated.load_weights(self.network, "final", *stage)
+        if self.evaluated.has(layout.MASKS, *stage):
+            set_masks(self.network, self.evaluated.load_masks(*stage))
+
+    def _evaluate(self, stage):
+        """Measures the model loaded from ``stage``."""
         c = self.config
+        model = self.network
         began = time.perf_counter()
-        folder = os.path.join(self.run_path, *parts)
-        source = _scalars(read_json(os.path.join(folder, "record.json")))
-        record = {"stage": stage, **{k: source[k] for k in IDENTITY if k in source},
-                  "density": density(self.model)}
-        report = metrics.report(self.model)
-        record.update({k: report[k] for k in ("compression_ratio", "theoretical_speedup",
-                                              "dense_multiply_adds", "effective_multiply_adds",
-                                              "nonzero_params")})
-        probs = calibration.probabilities(self.model, self.inputs, c.batch_size)
+        source = _scalars(self.evaluated.record(*stage))
+        record = {"stage": "/".join(stage), **{k: source[k] for k in IDENTITY if k in source},
+                  "density": density(model)}
+        report = metrics.report(model)
+        record.update({k: report[k] for k in MODEL_COSTS})
+        probs = calibration.probabilities(model, self.inputs, c.batch_size)
         clean = calibration.calibration(probs, self.labels, c.calibration_bins)
         record.update({"clean_accuracy": clean["accuracy"], "ece": clean["ece"],
                        "nll": clean["nll"], "brier": clean["brier"]})
         for name, attack in self.attacks.items():
             record[f"{name}_accuracy"] = robustness.accuracy_under_attack(
-                self.model, attack, self.inputs, self.labels, c.batch_size, c.seed)
+                model, attack, self.inputs, self.labels, c.batch_size, c.seed)
         if c.corruptions:
             per_set = self._corruption_accuracies()
             record["mean_corruption_accuracy"] = float(np.mean(list(per_set.values())))
@@ -230,18 +262,15 @@ class Evaluation:
                 record[f"{name}_accuracy"] = float(np.mean(
                     [per_set[f"{name}_{s}"] for s in c.severities]))
             record["corruption_accuracies"] = per_set
-        if os.path.exists(os.path.join(folder, "initial.weights.h5")):
-            moved = distance.learning_distance(os.path.join(folder, "initial.weights.h5"),
-                                               self.model, model=self.model)
+        initial = layout.weights("initial")
+        if self.evaluated.has(initial, *stage):
+            moved = distance.learning_distance(self.evaluated.file(initial, *stage), model,
+                                               model=model)
             record["learning_distance"] = moved["global"]
             record["layer_learning_distances"] = moved["layers"]
         record["evaluation_wall_time_s"] = time.perf_counter() - began
         record["source"] = source
-        self.workdir.finish(record, *parts)
-        self.log(f"{stage:>20}: density {record['density']:.4f}  clean {record['clean_accuracy']:.4f}"
-                 + "".join(f"  {n} {record[f'{n}_accuracy']:.4f}" for n in self.attacks)
-                 + (f"  corruptions {record['mean_corruption_accuracy']:.4f}" if c.corruptions else "")
-                 + f"  ECE {record['ece']:.4f}")
+        return record
 
     def _corruption_accuracies(self):
         c = self.config
@@ -254,9 +283,9 @@ class Evaluation:
                     n = c.examples or len(labels)
                     inputs, labels = self.data.normalization.numpy(images[:n]), labels[:n]
                 else:
-                    # The same seed for every stage: every model sees the same images.
                     inputs, labels = corruption_lib.corrupt(
                         self.inputs, name, severity, self.pixels,
-                        seed=c.seed * 1_000 + i * 10 + severity, batch_size=c.batch_size), self.labels
-                out[f"{name}_{severity}"] = accuracy(self.model, inputs, labels, c.batch_size)
+                        seed=corruption_seed(c.seed, i, severity),
+                        batch_size=c.batch_size), self.labels
+                out[f"{name}_{severity}"] = accuracy(self.network, inputs, labels, c.batch_size)
         return out

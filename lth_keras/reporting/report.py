@@ -1,10 +1,10 @@
 """The cross-run report: many run directories, one table per model and dataset.
 
 Each run directory's ``results.json`` (written by the shared
-:func:`lth_keras.runs.write_results`) is read under its key: ``rounds``
-(IMP), ``cells`` (pruning at initialization, or the layer lottery, told apart
-by their fields), ``instability``, or any later experiment's (a generic row:
-method, then round / sparsity / target density). An evaluation of the run
+:func:`lth_keras.runs.write_results`) names the procedure that wrote it, and
+that procedure's ``report_row(record)`` says which row each record is in; a
+run of an unknown procedure gets a generic row (method, then round /
+sparsity / target density). An evaluation of the run
 (``<run>/evaluation/results.json`` from ``experiments/evaluate.py``) is joined
 to its records: an evaluation record belongs to the run record whose scalar
 fields equal its ``source``.
@@ -24,46 +24,23 @@ import os
 
 import numpy as np
 
-from lth_keras.analysis import plots
+from lth_keras.procedures import PROCEDURES
+from lth_keras.reporting import plots
+from lth_keras.runs import layout
 from lth_keras.runs.results import read_results
 
-# Results key -> function(record) -> (experiment, series, setting, sort key);
-# the series "dense" is the dense baseline row.
-ROW_KINDS = {}
+# The setting and sort key of the dense baseline row, which heads each table.
 DENSE = ("dense", "", -math.inf)
 
 
-def row_kind(key):
-    """Registers how records under results key ``key`` become table rows."""
-
-    def add(fn):
-        ROW_KINDS[key] = fn
-        return fn
-
-    return add
-
-
-@row_kind("rounds")
-def _imp_row(record):
-    if record["round"] == 0 and not record.get("control"):
-        return ("imp", *DENSE)
-    return "imp", record.get("control") or "ticket", f"round {record['round']}", record["round"]
-
-
-@row_kind("cells")
-def _cells_row(record):
-    if "ticket" in record:  # layer lottery (Jordao et al. 2023): whole blocks removed
-        if record["ticket"] == "dense":
-            return ("layer_lottery", *DENSE)
-        return ("layer_lottery", f"{record['ticket']} ({record.get('criterion')})",
-                f"p = {record.get('p')}", record.get("p") or 0)
-    if record.get("density", 0) >= 1.0 - 1e-9:
-        return ("pruning_at_init", *DENSE)
-    series = str(record.get("method"))
-    if record.get("sanity") not in (None, "", "none"):
-        series += f" ({record['sanity']})"
-    sparsity = record.get("sparsity")
-    return "pruning_at_init", series, f"sparsity {sparsity}", sparsity or 0.0
+def _row(run, record):
+    """(experiment, series, setting, sort key) of ``record`` of ``run``."""
+    if run.procedure is None or not hasattr(run.procedure, "report_row"):
+        return _generic_row(record, run.name)
+    series, setting, order = run.procedure.report_row(record)
+    if series == DENSE[0]:
+        return (run.name, *DENSE)
+    return run.name, series, setting, order
 
 
 def _generic_row(record, key):
@@ -116,13 +93,16 @@ class Run:
                              f"besides 'config', found {keys}.")
         self.path = path
         self.key = keys[0]
+        self.procedure = PROCEDURES.get(results["procedure"]) if results.get(
+            "procedure") in PROCEDURES else None
+        self.name = self.procedure.name if self.procedure else self.key
         self.config = results["config"]
         training = self.config.get("training", self.config)
         self.model = training.get("model", "?")
         self.dataset = training.get("dataset", "?")
         self.records = [dict(r) for r in results[self.key]]
         self.evaluation_config = None
-        evaluated = os.path.join(path, evaluation, "results.json")
+        evaluated = os.path.join(path, evaluation, layout.RESULTS)
         if os.path.exists(evaluated):
             self._join(read_results(evaluated))
         self._fill_multiply_adds()
@@ -177,13 +157,14 @@ def dense_multiply_adds(model_name, dataset, data_dir=None):
 
 def find_runs(patterns, evaluation="evaluation"):
     """Run directories matching ``patterns`` (paths or globs) with results.json."""
-    paths = []
+    paths, seen = [], set()
     for pattern in patterns:
         matched = sorted(glob.glob(pattern)) or [pattern]
         for path in matched:
-            if not os.path.isfile(os.path.join(path, "results.json")):
-                raise ValueError(f"--workdirs: {path} has no results.json.")
-            if path not in paths:
+            if not os.path.isfile(os.path.join(path, layout.RESULTS)):
+                raise ValueError(f"--workdirs: {path} has no {layout.RESULTS}.")
+            if os.path.realpath(path) not in seen:  # RUN and RUN/ are one run
+                seen.add(os.path.realpath(path))
                 paths.append(path)
     if not paths:
         raise ValueError("--workdirs: expected at least one run directory.")
@@ -203,13 +184,10 @@ def rows(runs, metrics=METRICS):
     <metric>: (mean, std, n) or None}``."""
     groups = {}
     for run in runs:
-        if run.key == "instability":
+        if run.name == "instability":
             continue
         for record in run.records:
-            if run.key in ROW_KINDS:
-                experiment, series, setting, order = ROW_KINDS[run.key](record)
-            else:
-                experiment, series, setting, order = _generic_row(record, run.key)
+            experiment, series, setting, order = _row(run, record)
             key = ((run.model, run.dataset), experiment, series, setting)
             groups.setdefault(key, {"order": order, "records": []})["records"].append(record)
     out = []
@@ -228,7 +206,7 @@ def rows(runs, metrics=METRICS):
 def instability_rows(runs):
     groups = {}
     for run in runs:
-        if run.key != "instability":
+        if run.name != "instability":
             continue
         for record in run.records:
             key = ((run.model, run.dataset), record["round"], record["rewind_iteration"])

@@ -7,15 +7,21 @@ import numpy as np
 import pytest
 
 from lth_keras.analysis.distance import learning_distance
-from lth_keras.analysis.evaluation import Evaluation, EvaluationConfig, saved_models
 from lth_keras.analysis.predict import accuracy
 from lth_keras.data import load
 from lth_keras.models import build
+from lth_keras.procedures import command
+from lth_keras.procedures.evaluation import Evaluation, EvaluationConfig, saved_models
 from lth_keras.pruning import get_masks, prune
 from lth_keras.runs.workdir import ConfigMismatchError, Workdir
 
 SMALL = dict(examples=60, batch_size=32, pgd_steps=2, pgd_step_size=0.05,
              corruptions=["contrast", "gaussian_noise"], severities=[1, 5])
+
+
+def evaluate(config, run, log=lambda *_: None):
+    """The evaluation of ``run`` into ``<run>/<--name>``, as the command opens it."""
+    return Evaluation(config, Workdir(Evaluation.run_path(config, run), config.to_dict()), log=log)
 
 
 @pytest.fixture
@@ -42,8 +48,8 @@ def run(tmp_path):
 
 def test_every_saved_model_is_evaluated_into_its_own_folder(run):
     config = EvaluationConfig(**SMALL)
-    evaluation = Evaluation(config, run, log=lambda *_: None)
-    assert evaluation.stages == ["round_00", "round_01"]
+    evaluation = evaluate(config, run)
+    assert evaluation.stages() == [("round_00",), ("round_01",)]
     records = evaluation.run()
     assert [r["stage"] for r in records] == ["round_00", "round_01"]
     dense, ticket = records
@@ -52,7 +58,7 @@ def test_every_saved_model_is_evaluated_into_its_own_folder(run):
     assert ticket["source"] == {"round": 1, "control": None, "test_accuracy": 0.1}
     assert ticket["round"] == 1 and ticket["control"] is None
     x, y = load("synthetic").arrays("test")
-    model = evaluation.model  # holds the last stage evaluated: round_01
+    model = evaluation.network  # holds the last stage evaluated: round_01
     assert ticket["clean_accuracy"] == pytest.approx(accuracy(model, x[:60], y[:60]))
     assert set(ticket["corruption_accuracies"]) == {"contrast_1", "contrast_5",
                                                     "gaussian_noise_1", "gaussian_noise_5"}
@@ -68,22 +74,32 @@ def test_every_saved_model_is_evaluated_into_its_own_folder(run):
     # Rerunning skips finished stages; other flags need another --name.
     record_file = os.path.join(run, "evaluation", "round_01", "record.json")
     before = os.stat(record_file).st_mtime_ns
-    Evaluation(config, run, log=lambda *_: None).run()
+    evaluate(config, run).run()
     assert os.stat(record_file).st_mtime_ns == before
     with pytest.raises(ConfigMismatchError, match="fgsm_epsilon"):
-        Evaluation(dataclasses.replace(config, fgsm_epsilon=0.3), run)
-    other = Evaluation(dataclasses.replace(config, fgsm_epsilon=0.3, name="eps03",
-                                           stages=["round_00"]), run, log=lambda *_: None)
-    assert other.stages == ["round_00"]
+        evaluate(dataclasses.replace(config, fgsm_epsilon=0.3), run)
+    other = evaluate(dataclasses.replace(config, fgsm_epsilon=0.3, name="eps03",
+                                         stages=["round_00"]), run)
+    assert other.stages() == [("round_00",)]
     assert saved_models(run, skip=("evaluation",)) == ["round_00", "round_01"]
 
 
-def test_bad_input_fails_before_any_work(run, tmp_path):
+def test_bad_input_fails_before_any_work(run, tmp_path, capsys):
     with pytest.raises(ValueError, match="--stages"):
-        Evaluation(EvaluationConfig(stages=["round_07"]), run)
+        evaluate(EvaluationConfig(stages=["round_07"], name="direct"), run)
     with pytest.raises(ValueError, match="not a run directory"):
-        Evaluation(EvaluationConfig(), str(tmp_path))
+        evaluate(EvaluationConfig(), str(tmp_path))
+    with pytest.raises(ValueError, match="--workdir: the run directory to evaluate is required"):
+        Evaluation.run_path(EvaluationConfig(), "")
+    # The command removes the evaluation folder a refused evaluation had opened.
+    with pytest.raises(SystemExit):
+        command.run(Evaluation, EvaluationConfig(stages=["round_07"]), run)
+    assert "--stages" in capsys.readouterr().err
     assert not os.path.exists(os.path.join(run, "evaluation"))
+    with pytest.raises(SystemExit):
+        command.run(Evaluation, EvaluationConfig(), str(tmp_path / "missing"))
+    assert "not a run directory" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "missing")
     for bad, flag in ((dict(fgsm_epsilon=1.5), "fgsm_epsilon"), (dict(severities=[0]), "severities"),
                       (dict(corruptions=["fog"]), "corruptions"), (dict(name="a/b"), "name"),
                       (dict(corruption_source="web"), "corruption_source")):
@@ -101,6 +117,18 @@ def test_a_model_that_does_not_fit_the_run_architecture_is_skipped(run):
     notes = []
     config = EvaluationConfig(**{**SMALL, "corruptions": [], "pgd_epsilon": 0.0},
                               stages=["compact", "round_00"])
-    records = Evaluation(config, run, log=notes.append).run()
+    evaluation = evaluate(config, run, log=notes.append)
+    records = evaluation.run()
     assert [r["stage"] for r in records] == ["round_00"]
     assert any(n.startswith("compact: skipped") for n in notes)
+    assert not evaluation.workdir.finished("compact")  # skipped, so never recorded
+
+
+def test_report_rows_follow_the_evaluated_stage():
+    row = Evaluation.report_row
+    assert row({"stage": "round_00", "round": 0, "control": None, "density": 1.0}) == (
+        "dense", "", None)
+    assert row({"stage": "round_01/reinit", "round": 1, "control": "reinit", "density": 0.8}) == (
+        "reinit", "round 1", 1)
+    assert row({"stage": "round_01", "round": 1, "control": None, "density": 0.8}) == (
+        "evaluation", "round 1", 1)

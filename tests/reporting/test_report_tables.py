@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from lth_keras.analysis.report import find_runs, rows, write_report
+from lth_keras.reporting.report import find_runs, rows, write_report
 from lth_keras.runs.results import write_results
 from lth_keras.runs.workdir import write_json
 
@@ -30,7 +30,7 @@ def runs(tmp_path):
     for seed, accs in ((0, (0.90, 0.92, 0.85)), (1, (0.80, 0.90, 0.75))):
         path = paths[f"imp{seed}"] = str(tmp_path / f"imp_{seed}")
         os.makedirs(path)
-        write_results(path, {**CONFIG, "seed": seed}, imp_records(*accs), "rounds")
+        write_results(path, {**CONFIG, "seed": seed}, imp_records(*accs), "rounds", procedure="imp")
     # An evaluation of seed 0's round-1 ticket, joined through its source.
     ticket = {k: v for k, v in imp_records(0.90, 0.92, 0.85)[1].items() if k != "layer_densities"}
     evaluation = str(tmp_path / "imp_0" / "evaluation")
@@ -48,13 +48,13 @@ def runs(tmp_path):
         {"method": "snip", "sparsity": 0.9, "seed": s, "sanity": None, "density": 0.1,
          "test_accuracy": a} for s, a in ((0, 0.7), (1, 0.8))] + [
         {"method": "snip", "sparsity": 0.9, "seed": 0, "sanity": "shuffle", "density": 0.1,
-         "test_accuracy": 0.6}], "cells")
+         "test_accuracy": 0.6}], "cells", procedure="prune_at_init")
     unstable = paths["instability"] = str(tmp_path / "inst")
     os.makedirs(unstable)
     write_results(unstable, {"training": CONFIG}, [
         {"round": r, "rewind_iteration": 0, "density": d, "alphas": [0, 0.5, 1],
          "errors": [0.1, e, 0.1], "barrier": e - 0.1, "max_error": e, "stable": e - 0.1 < 0.02}
-        for r, d, e in ((0, 1.0, 0.11), (1, 0.8, 0.2))], "instability")
+        for r, d, e in ((0, 1.0, 0.11), (1, 0.8, 0.2))], "instability", procedure="instability")
     return paths
 
 
@@ -68,7 +68,7 @@ def test_rows_average_over_seeds_with_the_dense_row_first(runs):
     found = find_runs(list(runs.values()))
     table = rows(found)
     assert (table[0]["experiment"], table[0]["series"]) in {("imp", "dense"),
-                                                              ("pruning_at_init", "dense")}
+                                                              ("prune_at_init", "dense")}
     dense = row(table, "imp", "dense")
     assert dense["n"] == 2
     assert dense["test_accuracy"][0] == pytest.approx(0.85)
@@ -78,9 +78,9 @@ def test_rows_average_over_seeds_with_the_dense_row_first(runs):
     assert ticket["compression_ratio"][0] == pytest.approx(1.25)
     assert ticket["fgsm_accuracy"] == (0.4, 0.0, 1)  # joined from seed 0's evaluation only
     assert row(table, "imp", "reinit", "round 1")["fgsm_accuracy"] is None
-    snip = row(table, "pruning_at_init", "snip", "sparsity 0.9")
+    snip = row(table, "prune_at_init", "snip", "sparsity 0.9")
     assert snip["n"] == 2 and snip["test_accuracy"][0] == pytest.approx(0.75)
-    assert row(table, "pruning_at_init", "snip (shuffle)", "sparsity 0.9")["n"] == 1
+    assert row(table, "prune_at_init", "snip (shuffle)", "sparsity 0.9")["n"] == 1
     assert not any(r["experiment"] == "instability" for r in table)
 
 
@@ -121,7 +121,7 @@ def test_layer_lottery_cells_and_unregistered_experiments(tmp_path):
         {"seed": s, "ticket": "dense", "p": 0, "criterion": None, "test_accuracy": a,
          "multiply_adds": 100} for s, a in ((0, 0.90), (1, 0.92))] + [
         {"seed": 0, "ticket": "layer", "p": 2, "criterion": "grasp", "test_accuracy": 0.91,
-         "multiply_adds": 70}], "cells")
+         "multiply_adds": 70}], "cells", procedure="layer_lottery")
     tfmot = tmp_path / "tfmot"
     tfmot.mkdir()
     write_results(str(tfmot), {"model": "resnet20", "dataset": "tfds:cifar10"}, [

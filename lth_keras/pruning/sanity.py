@@ -13,19 +13,15 @@ one of three things, so each overrides one member:
 """
 
 from lth_keras.pruning.masks import reinitialize, set_masks, shuffle_masks, shuffle_weights
-from lth_keras.registry import registrar
+from lth_keras.registry import Registry
 
-SANITY_CHECKS = {}
-
-
+SANITY_CHECKS = Registry("sanity")
 # Registers a SanityCheck subclass under its flag value.
-check = registrar(SANITY_CHECKS)
+check = SANITY_CHECKS.register
 
 
 def get(name):
-    if name not in SANITY_CHECKS:
-        raise ValueError(f"sanity: unknown {name!r}; expected one of {sorted(SANITY_CHECKS)}.")
-    return SANITY_CHECKS[name]()
+    return SANITY_CHECKS.get(name, "sanity")()
 
 
 class SanityCheck:

@@ -6,9 +6,10 @@ import os
 import numpy as np
 import pytest
 
-from lth_keras.lottery.prune_at_init import PruneAtInit, PruneAtInitConfig, summarize
+from lth_keras.procedures.prune_at_init import PruneAtInit, PruneAtInitConfig
 from lth_keras.pruning import layer_densities, load_masks
 from lth_keras.runs import Workdir
+from lth_keras.runs.results import summarize
 
 TINY = dict(dataset="synthetic", iterations=32, eval_every=32, steps_per_execution=32,
             methods=["snip"], sparsities=[0.9], seeds=[0, 1],
@@ -93,3 +94,40 @@ def test_too_few_examples_per_class_fails_before_work(tmp_path):
     with pytest.raises(ValueError, match="--examples_per_class"):
         PruneAtInit(config, Workdir(str(tmp_path), config.to_dict()))
     assert not os.path.exists(tmp_path / "cells")
+
+
+def _procedure(path, **overrides):
+    config = PruneAtInitConfig(**{**TINY, **overrides})
+    config.validate()
+    return PruneAtInit(config, Workdir(str(path), config.to_dict()), log=lambda *_: None)
+
+
+def test_label_noise_kind_changes_the_training_labels(tmp_path):
+    # No training: the procedure's data is what every cell trains on.
+    noisy = dict(methods=["random"], label_noise=0.4)
+    symmetric = _procedure(tmp_path / "s", **noisy).data.arrays("train")[1]
+    asymmetric = _procedure(tmp_path / "a", **noisy, label_noise_kind="asymmetric"
+                            ).data.arrays("train")[1]
+    clean = PruneAtInitConfig(**TINY).load_data().arrays("train")[1]
+    assert not np.array_equal(symmetric, asymmetric)
+    moved = asymmetric != clean
+    assert 0.3 < moved.mean() < 0.5
+    # Synthetic data has no class-pair map: asymmetric noise is the cyclic c -> c + 1.
+    np.testing.assert_array_equal(asymmetric[moved], (clean[moved] + 1) % 10)
+    assert not np.array_equal(symmetric[moved], (clean[moved] + 1) % 10)
+
+
+def test_each_mask_is_a_stage_before_the_first_cell_it_serves(tmp_path):
+    procedure = _procedure(tmp_path, seeds=[0], sanity=["none", "rearrange", "half_data"])
+    stages = procedure.stages()
+    assert [s[0] for s in stages] == ["cells", "masks", "cells", "cells", "masks", "cells"]
+    assert stages[1][-1] == "clean" and stages[4][-1] == "half_data"
+    assert [procedure.is_result(s) for s in stages] == [s[0] == "cells" for s in stages]
+
+
+def test_report_rows():
+    dense = {"method": "dense", "sparsity": 0.0, "sanity": "none", "density": 1.0}
+    assert PruneAtInit.report_row(dense) == ("dense", "", None)
+    snip = {"method": "snip", "sparsity": 0.9, "sanity": "none", "density": 0.1}
+    assert PruneAtInit.report_row(snip) == ("snip", "sparsity 0.9", 0.9)
+    assert PruneAtInit.report_row({**snip, "sanity": "reinit"})[0] == "snip (reinit)"

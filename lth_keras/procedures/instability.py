@@ -1,5 +1,6 @@
-"""The instability-analysis driver (Frankle et al. 2020), for the dense
-network and the IMP tickets of an existing IMP run.
+"""Instability analysis (Frankle et al. 2020, "Linear Mode Connectivity and the
+Lottery Ticket Hypothesis"), for the dense network and the IMP tickets of an
+existing IMP run.
 
 For each rewind iteration k, the dense network is trained once from theta_0
 to W_k (the same data order as the IMP run, so W_k is the IMP trajectory's).
@@ -9,10 +10,9 @@ and the error barrier on the linear path between the two is measured
 (:func:`lth_keras.analysis.instability.linear_mode_connectivity`).
 
 With ``--imp_workdir`` the model, data and training hyper-parameters are the
-IMP run's (its ``config.json``), theta_0 is its ``round_00/initial.weights.h5``,
-W_k is its ``round_00/rewind.weights.h5`` when k is its rewind iteration, and
-the masks are its ``round_XX/masks.npz``. Without it, the dense network of
-the flags is analysed.
+IMP run's (its configuration), theta_0 is its round 0's initial weights, W_k
+is its round 0's rewind weights when k is its rewind iteration, and the masks
+are its rounds' masks. Without it, the dense network of the flags is analysed.
 """
 
 import dataclasses
@@ -20,19 +20,18 @@ import os
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from lth_keras.analysis.instability import POINTS, linear_mode_connectivity
-from lth_keras.analysis.plots import instability_curves
 from lth_keras.callbacks.rewind import RewindPoint
-from lth_keras.lottery.imp import resolve_iterations
 from lth_keras.models import build as build_model
+from lth_keras.procedures.base import PROCEDURES, Procedure
 from lth_keras.pruning.masks import density, get_masks, set_masks
-from lth_keras.runs.config import RunConfig, _choice, field
-from lth_keras.runs.experiment import procedure
-from lth_keras.runs.results import write_results
-from lth_keras.runs.workdir import Workdir, read_json
-from lth_keras.training.trainer import Trainer
+from lth_keras.reporting.plots import instability_curves
+from lth_keras.runs import layout
+from lth_keras.runs.config import RunConfig, field
+from lth_keras.runs.seeds import stage_seed
+from lth_keras.runs.validate import choice
+from lth_keras.runs.workdir import Workdir
 
 SPLITS = ("test", "validation", "train")
 # The flags that define the networks and their training: with --imp_workdir
@@ -42,6 +41,8 @@ TRAINING_FIELDS = (
     "weight_decay", "schedule", "milestones", "gamma", "warmup_iterations", "batch_size",
     "iterations", "epochs", "seed", "label_noise_kind",
 )
+TRAJECTORY = layout.instability_trajectory()
+DENSE_ROUND = layout.imp_round(0)
 
 
 @dataclasses.dataclass
@@ -73,16 +74,16 @@ class InstabilityConfig(RunConfig):
             raise ValueError(f"--data_seeds: expected two different seeds, got {self.data_seeds}.")
         if self.points < 2:
             raise ValueError(f"--points: expected >= 2, got {self.points}.")
-        _choice("split", self.split, SPLITS)
+        choice("split", self.split, SPLITS)
         if self.bn_statistics_batches < 1:
             raise ValueError(
                 f"--bn_statistics_batches: expected >= 1, got {self.bn_statistics_batches}.")
         if any(r < 0 for r in self.rounds):
             raise ValueError(f"--rounds: expected rounds >= 0, got {self.rounds}.")
         if self.imp_workdir:
-            if not os.path.isfile(os.path.join(self.imp_workdir, "config.json")):
+            if not os.path.isfile(os.path.join(self.imp_workdir, layout.CONFIG)):
                 raise ValueError(f"--imp_workdir: {self.imp_workdir} is not a run directory "
-                                 "(no config.json).")
+                                 f"(no {layout.CONFIG}).")
         elif any(r != 0 for r in self.rounds):
             raise ValueError(f"--rounds: only round 0 (the dense net) exists without "
                              f"--imp_workdir, got {self.rounds}.")
@@ -90,8 +91,9 @@ class InstabilityConfig(RunConfig):
             raise ValueError(f"--rewind_iterations: {max(self.rewind_iterations)} is past the end "
                              f"of training (--iterations={self.iterations}).")
 
-    def refuse_training_flags(self, given):
-        """With --imp_workdir, raises ValueError if any training flag was ``given``."""
+    def check_given(self, given):
+        """With --imp_workdir, a ValueError if any training flag was ``given``."""
+        super().check_given(given)
         given = [name for name in TRAINING_FIELDS if name in given]
         if self.imp_workdir and given:
             raise ValueError(f"--{given[0]}: with --imp_workdir the networks and their training "
@@ -102,47 +104,46 @@ class InstabilityConfig(RunConfig):
         flags when --imp_workdir is given, this command's otherwise."""
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(RunConfig)}
         if self.imp_workdir:
-            imp = read_json(os.path.join(self.imp_workdir, "config.json"))
+            imp = Workdir.existing(self.imp_workdir, "imp_workdir").config
             values.update({k: imp[k] for k in TRAINING_FIELDS if k in imp and k in values})
             values["data_dir"] = self.data_dir or imp.get("data_dir", "")
         return RunConfig(**values)
 
 
-def _stage(round_index, k):
-    return (f"round_{round_index:02d}", f"k_{k:06d}")
+@PROCEDURES.register("instability")
+class Instability(Procedure):
+    """W_k of the dense network once, then every (round, k) pair of copies."""
 
+    config_class = InstabilityConfig
+    results_key = "instability"
+    table = {
+        "round": "d", "density": ".4f", "rewind_iteration": "d", "barrier": ".4f", "stable": "",
+        "max_error": ".4f", "wall_time_s": ".1f",
+    }
 
-@procedure("instability")
-class Instability:
-    """Runs the analysis into a :class:`Workdir`; resumes by rerunning."""
-
-    def __init__(self, config, workdir, strategy=None, log=print):
-        self.config = config
-        self.workdir = workdir
-        self.strategy = strategy or tf.distribute.get_strategy()
-        self.log = log
-        self.imp = Workdir(config.imp_workdir, read_json(
-            os.path.join(config.imp_workdir, "config.json"))) if config.imp_workdir else None
+    def setup(self):
+        config = self.config
+        self.imp = (Workdir.existing(config.imp_workdir, "imp_workdir")
+                    if config.imp_workdir else None)
         train_config = config.training_config()
         train_config.validate()
-        self.data = train_config.load_data()
-        self.iterations = resolve_iterations(train_config, self.data)
-        if max(config.rewind_iterations) >= self.iterations:
-            raise ValueError(f"--rewind_iterations: {max(config.rewind_iterations)} is past the end "
-                             f"of training ({self.iterations} iterations).")
+        self.data = self.load_data(train_config)
+        self.training_length(self.data, train_config)
+        self.refuse_past_end("rewind_iterations", max(config.rewind_iterations))
         self.rounds = self._rounds()
-        self.train_config = dataclasses.replace(train_config, iterations=self.iterations)
+        self.pairs = {layout.instability_pair(r, k): (r, k) for r in self.rounds
+                      for k in config.rewind_iterations}
         with self.strategy.scope():
             self.model = build_model(train_config.model, self.data.input_shape,
                                      self.data.num_classes, seed=train_config.seed)
-        self.trainer = Trainer(self.model, self.data, self.train_config, self.strategy)
+        self.trainer = self.trainer_for(self.model)
         self.inputs, self.labels = self.data.arrays(config.split)
 
     def _rounds(self):
         if self.imp is None:
             return [0]
         finished = [r for r in range(self.imp.config.get("rounds", 0) + 1)
-                    if self.imp.finished(f"round_{r:02d}")]
+                    if self.imp.finished(*layout.imp_round(r))]
         wanted = self.config.rounds or finished
         missing = sorted(set(wanted) - set(finished))
         if missing:
@@ -150,28 +151,30 @@ class Instability:
                              f"{self.config.imp_workdir} (finished: {finished}).")
         return sorted(wanted)
 
-    def full_config(self):
-        return {**self.config.to_dict(), "training": self.train_config.to_dict(),
+    def resolved(self):
+        return {"training": self.train_config.to_dict(),
                 "replicas": self.strategy.num_replicas_in_sync}
 
-    def run(self):
-        self._trajectory()
-        for r in self.rounds:
-            for k in self.config.rewind_iterations:
-                self._analyse(r, k)
-            self.save_results()
-        self.save_results()
-        return self.records()
+    # Stages -------------------------------------------------------------------
+
+    def stages(self):
+        """The trajectory to every W_k, then each round's networks at each k."""
+        return [TRAJECTORY, *self.pairs]
+
+    def is_result(self, stage):
+        return stage != TRAJECTORY
+
+    def run_stage(self, stage):
+        if stage == TRAJECTORY:
+            return self._trajectory()
+        return self._analyse(*self.pairs[stage])
 
     # theta_0 -> W_k, once for every k -----------------------------------------
 
     def _trajectory(self):
-        """Saves W_k of the dense network for every k in ``trajectory/``."""
-        stage = ("trajectory",)
-        if self.workdir.finished(*stage):
-            return
+        """Saves W_k of the dense network for every k."""
         if self.imp is not None:
-            self.imp.load_weights(self.model, "initial", "round_00")
+            self.imp.load_weights(self.model, "initial", *DENSE_ROUND)
         initial = [v.numpy() for v in self.model.weights]
         ks = sorted(self.config.rewind_iterations)
         points = [RewindPoint(k) for k in ks if k > 0]
@@ -188,29 +191,28 @@ class Instability:
         for k in ks:
             for var, value in zip(self.model.weights, captured[k]):
                 var.assign(value)
-            self.workdir.save_weights(self.model, f"k_{k:06d}", *stage)
-        self.workdir.finish({"rewind_iterations": ks, "training": record}, *stage)
+            self.workdir.save_weights(self.model, layout.rewind_folder(k), *TRAJECTORY)
+        return {"rewind_iterations": ks, "training": record}
 
     def _rewind_point(self, k):
-        """Loads W_k (dense) into the model."""
+        """Loads W_k (dense) into the model; returns where it came from."""
         imp_k = self.imp.config.get("rewind_iteration") if self.imp is not None else None
-        if imp_k == k and os.path.exists(os.path.join(self.imp.path, "round_00", "rewind.weights.h5")):
-            self.imp.load_weights(self.model, "rewind", "round_00")
-            return "imp round_00/rewind.weights.h5"
-        self.workdir.load_weights(self.model, f"k_{k:06d}", "trajectory")
-        return f"trajectory/k_{k:06d}.weights.h5"
+        rewind = layout.weights("rewind")
+        if imp_k == k and self.imp.has(rewind, *DENSE_ROUND):
+            self.imp.load_weights(self.model, "rewind", *DENSE_ROUND)
+            return "imp " + "/".join((*DENSE_ROUND, rewind))
+        name = layout.rewind_folder(k)
+        self.workdir.load_weights(self.model, name, *TRAJECTORY)
+        return "/".join((*TRAJECTORY, layout.weights(name)))
 
     def _masks(self, r):
         if self.imp is None:
             return {path: np.ones_like(m) for path, m in get_masks(self.model).items()}
-        return self.imp.load_masks(f"round_{r:02d}")
+        return self.imp.load_masks(*layout.imp_round(r))
 
     # One network at one k ------------------------------------------------------
 
     def _analyse(self, r, k):
-        stage = _stage(r, k)
-        if self.workdir.finished(*stage):
-            return
         source = self._rewind_point(k)
         masks = self._masks(r)
         set_masks(self.model, masks)
@@ -222,23 +224,29 @@ class Instability:
             bn_batches = lambda: batches.take(c.bn_statistics_batches)  # noqa: E731
         result = linear_mode_connectivity(
             self.trainer, start, k, c.data_seeds, self.inputs, self.labels, points=c.points,
-            bn_batches=bn_batches, seed=self.train_config.seed * 1_009 + r * 101 + k)
-        record = {"round": r, "density": density(masks), **result, "split": c.split,
-                  "rewind_point": source, "seed": self.train_config.seed}
-        self.workdir.finish(record, *stage)
-        self.log(f"round {r:2d} (density {record['density']:.4f}) k = {k:6d}: barrier "
+            bn_batches=bn_batches, seed=stage_seed(self.train_config.seed, r, k))
+        return {"round": r, "density": density(masks), **result, "split": c.split,
+                "rewind_point": source, "seed": self.train_config.seed}
+
+    # Results ------------------------------------------------------------------
+
+    def finished_stage(self, stage, record):
+        if not self.is_result(stage):
+            return
+        self.log(f"round {record['round']:2d} (density {record['density']:.4f}) "
+                 f"k = {record['rewind_iteration']:6d}: barrier "
                  f"{100 * record['barrier']:.2f}% ({'stable' if record['stable'] else 'unstable'}), "
                  f"endpoint errors {100 * record['endpoint_errors'][0]:.2f}% / "
                  f"{100 * record['endpoint_errors'][1]:.2f}%")
 
-    def records(self):
-        return [self.workdir.record(*_stage(r, k)) for r in self.rounds
-                for k in self.config.rewind_iterations if self.workdir.finished(*_stage(r, k))]
-
-    def save_results(self):
-        records = self.records()
-        write_results(self.workdir.path, self.full_config(), records, "instability")
+    def write_figures(self, records):
         if records:
-            instability_curves(records, os.path.join(self.workdir.path, "instability.png"),
+            instability_curves(records, self.figure("instability"),
                                title=f"Instability: {self.train_config.model} on "
                                      f"{self.train_config.dataset} ({self.config.split} error)")
+
+    @staticmethod
+    def report_row(record):
+        """(series, setting, order) of ``record`` in the report: a network at a k."""
+        k = record["rewind_iteration"]
+        return f"round {record['round']}", f"k = {k}", k
