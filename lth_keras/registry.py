@@ -14,15 +14,20 @@ class Registry(dict):
         super().__init__()
         self.kind = kind
 
+    def add(self, name, value):
+        """Adds ``value`` under ``name``; a name is registered once."""
+        if name in self:
+            raise ValueError(f"{self.kind}: {name!r} is already registered.")
+        self[name] = value
+        return value
+
     def register(self, name, value=None):
         """Decorator adding a class or function under ``name`` (a class also
         gets ``name`` as an attribute); ``value(obj)`` is stored in its place
         when given (an instance, a partial)."""
 
         def add(obj):
-            if name in self:
-                raise ValueError(f"{self.kind}: {name!r} is already registered.")
-            self[name] = obj if value is None else value(obj)
+            self.add(name, obj if value is None else value(obj))
             if isinstance(obj, type):
                 obj.name = name
             return obj

@@ -5,8 +5,13 @@ from lth_keras.data import (corruption as corruption_lib, label_noise as noise_l
                             mnist5k, subset, synthetic, tfds_source, user_npz)
 from lth_keras.data.dataset import Dataset
 from lth_keras.data.splits import Splits
+from lth_keras.registry import Registry
 
-DATASETS = ("mnist5k", "synthetic")
+# The named offline datasets: name -> ``load_splits(seed, validation_size)``;
+# ``tfds:<name>`` and ``.npz`` paths are read by their own sources.
+DATASETS = Registry("dataset")
+DATASETS.add("mnist5k", lambda seed, validation_size: mnist5k.load_splits(validation_size))
+DATASETS.add("synthetic", synthetic.load_splits)
 ACCEPTED = ("'mnist5k' (bundled, offline), 'synthetic' (for tests), "
             "'tfds:<name>' (e.g. 'tfds:mnist', 'tfds:cifar10'), "
             "or a path ending in '.npz'")
@@ -50,10 +55,8 @@ def load(name, *, data_dir=None, seed=0, label_noise=0.0,
 def _read(name, data_dir, seed, validation_size) -> Splits:
     if not isinstance(name, str):
         raise ValueError(f"name must be a string: one of {ACCEPTED}; got {name!r}")
-    if name == "mnist5k":
-        return mnist5k.load_splits(validation_size)
-    if name == "synthetic":
-        return synthetic.load_splits(seed, validation_size)
+    if name in DATASETS:
+        return DATASETS[name](seed, validation_size)
     if name.startswith("tfds:") and len(name) > len("tfds:"):
         return tfds_source.load_splits(name.removeprefix("tfds:"), data_dir,
                                        validation_size)
