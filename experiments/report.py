@@ -29,9 +29,10 @@ def main(argv):
 
     try:
         runs = find_runs(FLAGS.workdirs, FLAGS.evaluation)
+        text = write_report(runs, FLAGS.output, FLAGS.title)
     except ValueError as error:
         fail("report.py", error)
-    print(write_report(runs, FLAGS.output, FLAGS.title))
+    print(text)
     print(f"report: {os.path.join(FLAGS.output, 'report.md')}")
 
 

@@ -13,13 +13,13 @@ any lth_keras ticket, after :func:`lth_keras.strip`.
 import contextlib
 import gzip
 import logging
-import os
 import tempfile
 
 import numpy as np
 import tensorflow as tf
 from absl import logging as absl_logging
 
+from lth_keras.runs.files import write_bytes
 from lth_keras.wrapping import is_wrapped, strip
 
 
@@ -58,10 +58,7 @@ def _quiet():
 def export_tflite(model, path):
     """Writes :func:`to_tflite` of ``model`` to ``path``; returns ``path``."""
     flatbuffer = to_tflite(model)
-    tmp = f"{path}.tmp"
-    with open(tmp, "wb") as f:
-        f.write(flatbuffer)
-    os.replace(tmp, path)
+    write_bytes(path, flatbuffer)  # a fresh temporary file, then an atomic rename
     return path
 
 

@@ -37,10 +37,45 @@ def _copy_weights(layer, new):
     new.set_weights(layer.get_weights())
 
 
+# Layers with weights that no masked twin stands in for yet: wrap leaves them
+# dense and says so (RNN covers LSTM, GRU and SimpleRNN).
+UNMASKED_KINDS = (keras.layers.EinsumDense, keras.layers.MultiHeadAttention, keras.layers.RNN,
+                  keras.layers.Embedding, keras.layers.Conv1DTranspose,
+                  keras.layers.Conv2DTranspose, keras.layers.Conv3DTranspose)
+
+
+def _entries(value):
+    """``include`` / ``exclude`` as a tuple: one name or type is one entry
+    (a string is never a list of one-letter names)."""
+    if value is None:
+        return None
+    return (value,) if isinstance(value, (str, type)) else tuple(value)
+
+
+def _warn_unmasked(model, layers):
+    """One warning naming the layers of UNMASKED_KINDS and their parameter share."""
+    found = [l for l in layers if isinstance(l, UNMASKED_KINDS)]
+    inner = {id(sub) for l in found for sub in l._flatten_layers(include_self=False)}
+    found = [l for l in found if id(l) not in inner]  # MultiHeadAttention's EinsumDense
+    if not found:
+        return
+    params = sum(l.count_params() for l in found if l.built)
+    total = model.count_params() if model.built else 0
+    share = f", {params / total:.1%} of its parameters," if total else ""
+    names = ", ".join(f"'{l.name}' ({type(l).__name__})" for l in found)
+    warnings.warn(f"wrap: layers {names} of model '{model.name}' are left dense{share} and are "
+                  "never pruned: lth_keras has no masked twin for their kind yet.", stacklevel=4)
+
+
 def _layer_selector(model, include, exclude, skip_first, skip_last):
     """The names of the layers to mask, after validating the policy."""
     layers = [l for l in model._flatten_layers(include_self=False, recursive=True)
               if not isinstance(l, keras.Model)]
+    if any(isinstance(l, MaskedLayer) for l in layers):
+        raise ValueError(f"model: '{model.name}' is already wrapped (it has masked layers); "
+                         "wrap the plain model, or use it as it is.")
+    include, exclude = _entries(include), _entries(exclude)
+    _warn_unmasked(model, layers)
     by_name = {l.name: l for l in layers}
     supported = [l for l in layers if masked_twin_class(l) is not None]
     for argument, entries in (("include", include or ()), ("exclude", exclude)):
@@ -91,11 +126,17 @@ def wrap(model, include=None, exclude=(), skip_first=False, skip_last=False):
 
     Args:
       model: a Sequential or Functional Keras model.
-      include: layer names or layer types to mask; default: every layer of a
-        supported type (Dense, Conv1D/2D/3D, DepthwiseConv2D, SeparableConv2D).
-      exclude: layer names or types never to mask.
+      include: layer names or layer types to mask (one name or type, or a list);
+        default: every layer of a supported type (Dense, Conv1D/2D/3D,
+        DepthwiseConv2D, SeparableConv2D). Layers of other kinds with weights
+        (attention, recurrent, embedding, transposed convolutions) stay dense,
+        named in one warning with their share of the parameters.
+      exclude: layer names or types never to mask (one, or a list).
       skip_first: leave the first supported layer (the input layer) dense.
       skip_last: leave the last supported layer (the output layer) dense.
+
+    Raises:
+      ValueError: for a bad policy, or a model that is already wrapped.
     """
     chosen = _layer_selector(model, include, exclude, skip_first, skip_last)
     if not chosen:

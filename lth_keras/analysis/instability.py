@@ -130,8 +130,11 @@ def linear_mode_connectivity(trainer, start_weights, rewind_iteration, data_seed
       seed: the global seed set before each copy (dropout and the like).
 
     Returns:
-      A record: ``alphas``, ``errors``, ``barrier``, ``stable``, each copy's
-      ``test_accuracy``, and the training wall time.
+      A record: ``status``, ``alphas``, ``errors``, ``barrier``, ``stable``,
+      each copy's ``test_accuracy``, and the training wall time. When a copy
+      diverged (``status: "diverged"``, ``diverged_at_iteration`` the earliest
+      iteration at which one did) the path between them means nothing: it is not
+      measured, and its fields are None.
     """
     if len(data_seeds) != 2 or data_seeds[0] == data_seeds[1]:
         raise ValueError(f"data_seeds: expected two different seeds, got {list(data_seeds)}.")
@@ -144,11 +147,21 @@ def linear_mode_connectivity(trainer, start_weights, rewind_iteration, data_seed
         keras.utils.set_random_seed(int(seed) * 2 + i)
         fits.append(trainer.fit(start=rewind_iteration, data_seed=int(data_seed)))
         ends.append(snapshot(model))
+    identity = {"rewind_iteration": int(rewind_iteration),
+                "data_seeds": [int(s) for s in data_seeds]}
+    diverged = [f["diverged_at_iteration"] for f in fits if f.get("status", "ok") != "ok"]
+    if diverged:
+        return {**identity, "status": "diverged", "diverged_at_iteration": min(diverged),
+                "barrier": None, "stable": None, "endpoint_errors": None, "max_error": None,
+                "test_accuracy_copies": [f["test_accuracy"] for f in fits],
+                "alphas": None, "errors": None, "recompute_bn_statistics": bn_batches is not None,
+                "wall_time_s": time.perf_counter() - began}
     alphas, errors = linear_path(model, ends[0], ends[1], inputs, labels, points, bn_batches)
     barrier = error_barrier(errors)
     return {
-        "rewind_iteration": int(rewind_iteration),
-        "data_seeds": [int(s) for s in data_seeds],
+        **identity,
+        "status": "ok",
+        "diverged_at_iteration": None,
         "barrier": barrier,
         "stable": barrier < STABLE_BELOW,
         "endpoint_errors": [errors[0], errors[-1]],

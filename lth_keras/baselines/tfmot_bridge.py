@@ -16,6 +16,7 @@ from lth_keras.baselines.tfmot_extra import INSTALL, MISSING_EXTRA, MissingExtra
 from lth_keras.data.dataset import Dataset
 from lth_keras.data.normalization import IDENTITY
 from lth_keras.data.splits import Splits
+from lth_keras.runs.files import replacing
 
 SCHEDULES = ("constant", "polynomial")  # TFMOT's ConstantSparsity and PolynomialDecay
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tfmot_worker.py")
@@ -113,9 +114,8 @@ def load_by_layer(model, arrays):
 
 def save_npz(path, arrays):
     """Named arrays to ``path``, atomically (the worker reads them by name)."""
-    tmp = f"{path}.tmp.npz"
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        np.savez(tmp, **arrays)
 
 
 def run_worker(jobs, log_path):

@@ -32,7 +32,9 @@ os.environ["TF_USE_LEGACY_KERAS"] = "1"  # before TensorFlow: tf.keras is tf_ker
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import json  # noqa: E402
+import math  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 
 # This folder holds lth_keras's own tfmot.py: never shadow the real packages.
@@ -151,20 +153,47 @@ def make_schedule(spec):
                                     frequency=spec["frequency"])
 
 
+class Divergence(tf_keras.callbacks.Callback):
+    """tf_keras's twin of ``lth_keras.callbacks.Divergence``: stops training at
+    the first non-finite training loss (read after every compiled call) or
+    weight (checked at every evaluation); ``iteration`` says where."""
+
+    def __init__(self):
+        super().__init__()
+        self.iteration = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if self.iteration is None and loss is not None and not math.isfinite(float(loss)):
+            self._stop()
+
+    def on_epoch_end(self, epoch, logs=None):
+        finite = all(np.isfinite(w).all() for w in self.model.get_weights())
+        if self.iteration is None and not finite:
+            self._stop()
+
+    def _stop(self):
+        self.iteration = int(self.model.optimizer.iterations.numpy())
+        self.model.stop_training = True
+
+
 class EarlyStopIteration(tf_keras.callbacks.Callback):
     """tf_keras's twin of ``lth_keras.callbacks.EarlyStopIteration``: the
     iteration of minimum validation loss and the test accuracy there, counted
-    only from ``first`` on (once the target sparsity is in force)."""
+    only from ``first`` on (once the target sparsity is in force), and never
+    at an evaluation of a diverged model."""
 
-    def __init__(self, test_data, first):
+    def __init__(self, test_data, first, divergence):
         super().__init__()
-        self.test_data, self.first = test_data, first
+        self.test_data, self.first, self.divergence = test_data, first, divergence
         self.best_loss, self.best_iteration, self.test_accuracy = float("inf"), None, None
 
     def on_epoch_end(self, epoch, logs=None):
         loss = (logs or {}).get("val_loss")
         iteration = int(self.model.optimizer.iterations.numpy())
         if loss is None or iteration < self.first or not loss < self.best_loss:
+            return
+        if self.divergence.iteration is not None:
             return
         self.best_loss, self.best_iteration = float(loss), iteration
         self.test_accuracy = float(self.model.evaluate(self.test_data, verbose=0)[1])
@@ -204,9 +233,10 @@ def run_job(job):
                   steps_per_execution=job["steps_per_execution"])
     validation = unshuffled(data, "validation", job["batch_size"])
     test = unshuffled(data, "test", job["batch_size"])
-    tracker = EarlyStopIteration(test, job["schedule"]["final_step"])
-    callbacks = [sparsity.UpdatePruningStep(), sparsity.PruningSummaries(log_dir=job["log_dir"]),
-                 tracker]
+    divergence = Divergence()
+    tracker = EarlyStopIteration(test, job["schedule"]["final_step"], divergence)
+    callbacks = [sparsity.UpdatePruningStep(), divergence,
+                 sparsity.PruningSummaries(log_dir=job["log_dir"]), tracker]
     # Evaluate every eval_every iterations, as lth_keras's Trainer does.
     iterations, eval_every = job["iterations"], job["eval_every"]
     full, remainder = divmod(iterations, eval_every)
@@ -214,12 +244,14 @@ def run_job(job):
     began = time.perf_counter()
     model.fit(train, steps_per_epoch=eval_every, epochs=full, verbose=0, shuffle=False,
               validation_data=validation, callbacks=callbacks)
-    if remainder:
+    if remainder and divergence.iteration is None:
         model.fit(train.skip(full * eval_every), steps_per_epoch=remainder, initial_epoch=full,
                   epochs=full + 1, verbose=0, shuffle=False, validation_data=validation,
                   callbacks=callbacks)
     wall = time.perf_counter() - began
-    test_loss, test_accuracy = model.evaluate(test, verbose=0)
+    test_loss = test_accuracy = None  # a diverged model's logits tell nothing
+    if divergence.iteration is None:
+        test_loss, test_accuracy = model.evaluate(test, verbose=0)
     wrappers = [l for l in model.layers if hasattr(l, "pruning_vars")]
     masks = {f"{w.layer.name}/kernel": mask.numpy() for w in wrappers
              for _, mask, _ in w.pruning_vars}
@@ -228,10 +260,12 @@ def run_job(job):
     save_npz(job["trained_weights"], weights_by_layer(stripped))
     save_npz(job["masks"], masks)
     write_json(job["outcome"], {
+        "status": "ok" if divergence.iteration is None else "diverged",
+        "diverged_at_iteration": divergence.iteration,
         "early_stop_iteration": tracker.best_iteration,
         "test_accuracy_at_early_stop": tracker.test_accuracy,
-        "test_accuracy": float(test_accuracy),
-        "test_loss": float(test_loss),
+        "test_accuracy": None if test_accuracy is None else float(test_accuracy),
+        "test_loss": None if test_loss is None or not math.isfinite(test_loss) else float(test_loss),
         "validation_loss_min": tracker.best_loss if tracker.best_iteration is not None else None,
         "iterations": int(model.optimizer.iterations.numpy()),
         "wall_time_s": wall,
@@ -250,14 +284,26 @@ def read_json(path):
         return json.load(f)
 
 
+def _fresh(path, suffix):
+    """A new temporary file beside ``path``, created exclusively with a random
+    name (a fixed name could be a planted link); lth_keras.runs.files does
+    the same in the driver."""
+    if os.path.islink(path):
+        raise SystemExit(f"tfmot_worker: {path} is a symbolic link; remove it.")
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".tmp_", suffix=suffix)
+    os.close(fd)
+    return tmp
+
+
 def write_json(path, obj):
-    with open(f"{path}.tmp", "w") as f:
+    tmp = _fresh(path, ".json")
+    with open(tmp, "w") as f:
         json.dump(obj, f, indent=2)
-    os.replace(f"{path}.tmp", path)
+    os.replace(tmp, path)
 
 
 def save_npz(path, arrays):
-    tmp = f"{path}.tmp.npz"
+    tmp = _fresh(path, ".npz")
     np.savez(tmp, **arrays)
     os.replace(tmp, path)
 
@@ -273,7 +319,7 @@ def main(argv):
         accuracy = run_job(job)
         print(f"tfmot {job['schedule']['kind']:>10}: target density "
               f"{1 - job['schedule']['target_sparsity']:.4f}  seed {job['seed']}  "
-              f"test accuracy {accuracy:.4f}", flush=True)
+              + ("diverged" if accuracy is None else f"test accuracy {accuracy:.4f}"), flush=True)
 
 
 main(sys.argv[1:])

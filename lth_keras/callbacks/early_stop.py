@@ -15,12 +15,15 @@ class EarlyStopIteration(keras.callbacks.Callback):
         new minimum (None: only the iteration is tracked).
       evaluate: ``evaluate(dataset) -> (loss, accuracy)``; default
         ``model.evaluate``.
+      measurable: ``measurable() -> bool``, called at each evaluation after
+        the callbacks before this one; False ignores it (a diverged model).
     """
 
-    def __init__(self, test_data=None, evaluate=None):
+    def __init__(self, test_data=None, evaluate=None, measurable=None):
         super().__init__()
         self.test_data = test_data
         self.evaluate = evaluate
+        self.measurable = measurable
         self.best_loss = float("inf")
         self.best_iteration = None
         self.test_accuracy = None
@@ -28,6 +31,8 @@ class EarlyStopIteration(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         loss = (logs or {}).get("val_loss")
         if loss is None or not loss < self.best_loss:
+            return
+        if self.measurable is not None and not self.measurable():
             return
         self.best_loss = float(loss)
         self.best_iteration = int(self.model.optimizer.iterations.numpy())

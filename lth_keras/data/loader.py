@@ -4,7 +4,7 @@ import dataclasses
 from lth_keras.data import (corruption as corruption_lib, label_noise as noise_lib,
                             mnist5k, subset, synthetic, tfds_source, user_npz)
 from lth_keras.data.dataset import Dataset
-from lth_keras.data.splits import Splits
+from lth_keras.data.splits import DatasetError, Splits, check_splits
 from lth_keras.registry import Registry
 
 # The named offline datasets: name -> ``load_splits(seed, validation_size)``;
@@ -30,6 +30,7 @@ def load(name, *, data_dir=None, seed=0, label_noise=0.0,
     the end of train (TFDS default 5,000; .npz default 10%; synthetic 100;
     mnist5k has a fixed split and takes None). `data_dir` is TFDS's.
     """
+    check_name(name)
     noise_lib.check_arguments(label_noise, label_noise_kind)
     corruption_lib.check_argument(corruption)
     subset.check_argument(train_fraction)
@@ -38,6 +39,7 @@ def load(name, *, data_dir=None, seed=0, label_noise=0.0,
         raise ValueError(f"validation_size must be None or an int >= 0, "
                          f"got {validation_size!r}")
     splits = _read(name, data_dir, seed, validation_size)
+    check_splits(name, splits)
     images, labels = splits.train
     if train_fraction < 1.0:
         kept = subset.stratified_subset(labels, train_fraction, seed)
@@ -52,9 +54,25 @@ def load(name, *, data_dir=None, seed=0, label_noise=0.0,
                    augment=augment)
 
 
+def check_name(name):
+    """Raises DatasetError for a dataset name that cannot be loaded, before
+    anything is read: unknown, a TFDS name that needs the network, or an .npz
+    path that is not a file."""
+    if not isinstance(name, str):
+        raise DatasetError(f"name must be a string: one of {ACCEPTED}; got {name!r}")
+    if name in DATASETS:
+        return
+    if name.startswith("tfds:") and len(name) > len("tfds:"):
+        tfds_source.check_name(name.removeprefix("tfds:"))
+    elif name.endswith(".npz"):
+        user_npz.check_path(name)
+    else:
+        raise DatasetError(f"unknown dataset name {name!r}; name must be {ACCEPTED}")
+
+
 def _read(name, data_dir, seed, validation_size) -> Splits:
     if not isinstance(name, str):
-        raise ValueError(f"name must be a string: one of {ACCEPTED}; got {name!r}")
+        raise DatasetError(f"name must be a string: one of {ACCEPTED}; got {name!r}")
     if name in DATASETS:
         return DATASETS[name](seed, validation_size)
     if name.startswith("tfds:") and len(name) > len("tfds:"):
@@ -62,4 +80,4 @@ def _read(name, data_dir, seed, validation_size) -> Splits:
                                        validation_size)
     if name.endswith(".npz"):
         return user_npz.load_splits(name, validation_size)
-    raise ValueError(f"unknown dataset name {name!r}; name must be {ACCEPTED}")
+    raise DatasetError(f"unknown dataset name {name!r}; name must be {ACCEPTED}")

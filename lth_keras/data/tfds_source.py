@@ -5,28 +5,50 @@ The standard train and test splits are used; validation is the last
 Frankle & Carbin, 2019). lth_keras never downloads at run time: a dataset
 that is not prepared under `data_dir` raises DatasetNotPreparedError.
 """
+import re
+
 import numpy as np
 
 from lth_keras.data import normalization, splits
+from lth_keras.data.splits import DatasetError
 
 DEFAULT_VALIDATION_SIZE = 5000
 _READ_BATCH = 10_000
+# "<namespace>:<name>" (a community dataset, fetched from its hub); a version
+# follows the name instead: "mnist:3.0.1".
+_NAMESPACED = re.compile(r"^[^:/]+:[^\d*]")
 
 
-class DatasetNotPreparedError(ValueError):
+class DatasetNotPreparedError(DatasetError):
     """A TFDS dataset is not prepared in data_dir; it says how to prepare it."""
 
 
+def check_name(name):
+    """Raises DatasetError for a TFDS name that can never be read offline:
+    empty, or in a namespace (community datasets are fetched from a hub)."""
+    if not name.strip():
+        raise DatasetError("tfds:: expected tfds:<name>, e.g. tfds:mnist.")
+    if _NAMESPACED.match(name):
+        raise DatasetError(
+            f"tfds:{name}: '{name.split(':')[0]}' is a TFDS community namespace, read from "
+            "its hub over the network; lth_keras does not download at run time. Convert the "
+            "data to an .npz file (x_train, y_train, x_test, y_test) and pass its path.")
+
+
 def load_splits(name, data_dir=None, validation_size=None):
+    check_name(name)
     import tensorflow_datasets as tfds  # slow import, only when TFDS is used
 
     try:
         builder = tfds.builder(name, data_dir=data_dir)
     except tfds.core.registered.DatasetNotFoundError:
-        raise ValueError(f"name 'tfds:{name}': TFDS has no dataset {name!r}") from None
+        raise DatasetError(f"tfds:{name}: TFDS has no dataset {name!r}") from None
+    except (ValueError, ImportError) as error:  # a malformed name or config
+        first = str(error).strip().splitlines()[0]
+        raise DatasetError(f"tfds:{name}: TFDS cannot build it ({first})") from None
     if not builder.info.supervised_keys:
-        raise ValueError(f"name 'tfds:{name}': the dataset has no (image, label) "
-                         "supervised keys")
+        raise DatasetError(f"tfds:{name}: the dataset has no (image, label) "
+                           "supervised keys")
     num_classes = builder.info.features[builder.info.supervised_keys[1]].num_classes
     train = _read(builder, name, "train", tfds)
     test = _read(builder, name, "test", tfds)

@@ -10,7 +10,8 @@ A procedure is a subclass that writes only its own logic:
 - :meth:`run_stage` does one unfinished stage and returns its record.
 
 The base runs the unfinished stages in order (resume by existence: a stage
-with a ``record.json`` is never redone), finishes each by writing its record
+with a ``record.json`` is never redone, once its files match the digests
+the record holds), finishes each by writing its record
 last, writes ``results.json`` / ``results.csv`` through the one writer after
 each record, and owns the configuration as run, the data, the training
 length and the TensorBoard directories. Registered procedures are looked up
@@ -22,6 +23,7 @@ import os
 
 import tensorflow as tf
 
+from lth_keras.procedures import divergence
 from lth_keras.registry import Registry
 from lth_keras.runs import layout
 from lth_keras.runs.config import RunConfig
@@ -100,12 +102,29 @@ class Procedure:
     # The plumbing -------------------------------------------------------------
 
     def run(self):
-        """Runs every unfinished stage and returns all records in order."""
+        """Runs every unfinished stage and returns all records in order; with
+        ``--stop_on_divergence`` the study stops after the first diverged stage
+        (a rerun stops there again)."""
+        self.workdir.commit()  # the setup succeeded: the directory is now this run's
         for stage in self.stages():
-            if not self.workdir.finished(*stage):
-                self.finish(stage, self.run_stage(stage))
+            if self.workdir.finished(*stage):
+                record = self.workdir.record(*stage)
+            else:
+                record = self.finish(stage, self.run_stage(stage))
+            if self.stops_at(stage, record):
+                break
         self.save_results()
         return self.records()
+
+    def stops_at(self, stage, record):
+        """Whether the study stops after ``stage`` (it diverged, and
+        ``--stop_on_divergence`` asks to stop); says so in the log."""
+        if not (getattr(self.config, "stop_on_divergence", False)
+                and divergence.status(record) == divergence.DIVERGED):
+            return False
+        self.log(f"stopped at {layout.stage_name(stage)}, which {divergence.outcome(record)} "
+                 "(--stop_on_divergence): the stages after it were not run.")
+        return True
 
     def finish(self, stage, record):
         """Marks ``stage`` finished with ``record``; saves the results if it is one."""
@@ -129,7 +148,13 @@ class Procedure:
         records = self.records()
         write_results(self.workdir.path, self.full_config(), records, self.results_key,
                       procedure=self.name)
-        self.write_figures(records)
+        # Plotting libraries write by path: into a private folder, then moved in.
+        with self.workdir.staging() as folder:
+            self._figures = folder
+            try:
+                self.write_figures(records)
+            finally:
+                self._figures = None
 
     def load_data(self, config=None, **overrides):
         """The data of ``config`` (default: the run's), through its ``load_data``."""
@@ -155,9 +180,14 @@ class Procedure:
 
     def tensorboard(self, *stage):
         """The TensorBoard directory of a stage (or the run's, with none)."""
-        root = self.workdir.stage(layout.TENSORBOARD)
-        return os.path.join(root, layout.stage_name(stage)) if stage else root
+        if not stage:
+            return self.workdir.stage(layout.TENSORBOARD)
+        return self.workdir.stage(layout.TENSORBOARD, layout.stage_name(stage))
+
+    _figures = None  # the private folder figures are written to, while they are
 
     def figure(self, name):
-        """The path of figure ``name`` of the run."""
-        return os.path.join(self.workdir.path, layout.figure(name))
+        """The path figure ``name`` of the run is written to."""
+        if self._figures is not None:
+            return os.path.join(self._figures, layout.figure(name))
+        return self.workdir.file(layout.figure(name))

@@ -17,7 +17,8 @@ touched. Each record keeps the stage's identifying fields (round, control,
 method, ...) and, under ``"source"``, the stage record's scalar fields, which
 :mod:`lth_keras.reporting.report` uses to join the two. Finished stages are
 skipped, so rerunning the same command resumes; other flags need another
-``--name``.
+``--name``. A model whose weights are not finite (its training diverged) is
+recorded ``status: "diverged"`` with its size only: nothing else can be measured.
 """
 
 import dataclasses
@@ -32,11 +33,14 @@ from lth_keras.analysis import corruptions as corruption_lib
 from lth_keras.analysis.pixels import PixelSpace
 from lth_keras.analysis.predict import accuracy
 from lth_keras.models import build as build_model
+from lth_keras.callbacks.divergence import finite_weights
 from lth_keras.procedures.base import PROCEDURES, Procedure
+from lth_keras.procedures.divergence import DIVERGED, OK, outcome
 from lth_keras.pruning.masks import density, set_masks
 from lth_keras.runs import layout
 from lth_keras.runs.config import Config, RunConfig, field
-from lth_keras.runs.validate import at_least, choice, fraction, positive
+from lth_keras.runs.validate import (at_least, choice, distinct, fraction, positive, seed,
+                                     useless)
 from lth_keras.runs.workdir import Workdir
 
 SPLITS = ("test", "validation")
@@ -74,8 +78,10 @@ class EvaluationConfig(Config):
     seed: int = field(0, "Seed of the corruption noise and of PGD's random start.")
 
     def validate(self):
+        super().validate()
         if not self.name or os.sep in self.name or self.name in (".", ".."):
             raise ValueError(f"--name: expected a plain folder name, got {self.name!r}.")
+        distinct("stages", [s.strip("/") for s in self.stages], nonempty=False)
         choice("split", self.split, SPLITS)
         choice("corruption_source", self.corruption_source, SOURCES)
         at_least("examples", self.examples, 0)
@@ -85,13 +91,28 @@ class EvaluationConfig(Config):
         if self.pgd_epsilon > 0:
             positive("pgd_step_size", self.pgd_step_size)
             at_least("pgd_steps", self.pgd_steps, 1)
+        distinct("corruptions", self.corruptions, nonempty=False)
         corruption_lib.check_names(self.corruptions)
+        distinct("severities", self.severities, nonempty=False)
         for severity in self.severities:
             if severity not in corruption_lib.SEVERITIES:
                 raise ValueError(f"--severities: expected values in 1-5, got {severity}.")
         if self.corruptions and not self.severities:
             raise ValueError("--severities: expected at least one severity with --corruptions.")
+        if self.corruption_data_dir and self.corruption_source != "tfds":
+            useless("corruption_data_dir", "only --corruption_source=tfds reads a data "
+                    "directory", "add --corruption_source=tfds")
         at_least("calibration_bins", self.calibration_bins, 1)
+        seed("seed", self.seed)
+
+    def check_given(self, given):
+        """Refuses PGD's options with PGD off, and severities with no corruption."""
+        changed = self.changed(given)
+        for option in ("pgd_step_size", "pgd_steps", "pgd_random_start"):
+            if option in changed and not self.pgd_epsilon:
+                useless(option, "--pgd_epsilon=0 runs no PGD attack", "pass --pgd_epsilon")
+        if "severities" in changed and not self.corruptions:
+            useless("severities", "--corruptions is empty", "pass --corruptions")
 
 
 def saved_models(run_path, skip=()):
@@ -157,6 +178,8 @@ class Evaluation(Procedure):
             raise ValueError(f"--workdir: {self.evaluated.path} holds no finished saved model "
                              f"({layout.weights('final')} with {layout.RECORD}).")
         self._stages = [tuple(s.split("/")) for s in chosen]
+        for stage in self._stages:  # each checked against its digests before any work
+            self.evaluated.record(*stage)
         # Only the evaluated split is used, which no training transform touches.
         self.data = self.load_data(RunConfig(dataset=self.run_config["dataset"],
                                              data_dir=self.run_config.get("data_dir") or "",
@@ -226,6 +249,9 @@ class Evaluation(Procedure):
         return None
 
     def finished_stage(self, stage, record):
+        if record.get("status") == DIVERGED:
+            return self.log(f"{record['stage']:>20}: density {record['density']:.4f}  not "
+                            f"measured: its training {outcome(record)}")
         self.log(f"{record['stage']:>20}: density {record['density']:.4f}  "
                  f"clean {record['clean_accuracy']:.4f}"
                  + "".join(f"  {n} {record[f'{n}_accuracy']:.4f}" for n in self.attacks)
@@ -248,6 +274,12 @@ class Evaluation(Procedure):
                   "density": density(model)}
         report = metrics.report(model)
         record.update({k: report[k] for k in MODEL_COSTS})
+        if not finite_weights(model):  # a diverged training: its logits tell nothing
+            record.update(status=DIVERGED,
+                          diverged_at_iteration=source.get("diverged_at_iteration"),
+                          evaluation_wall_time_s=time.perf_counter() - began, source=source)
+            return record
+        record.update(status=OK, diverged_at_iteration=None)
         probs = calibration.probabilities(model, self.inputs, c.batch_size)
         clean = calibration.calibration(probs, self.labels, c.calibration_bins)
         record.update({"clean_accuracy": clean["accuracy"], "ece": clean["ece"],

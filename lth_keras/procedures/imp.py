@@ -14,6 +14,13 @@ Controls (:mod:`lth_keras.pruning.controls`) train on masks derived from the
 ticket's. Each stage starts from what earlier stages saved to disk, so an
 interrupted run that is started again computes exactly what an uninterrupted
 one does.
+
+A round whose training diverges (:mod:`lth_keras.procedures.divergence`) is
+recorded ``diverged``, with its weights and masks saved as they are; its
+controls still train (their masks come from the previous, finite round). A
+diverged ticket's weights are not finite, so their magnitudes give no mask:
+every later round, ticket and controls, is recorded ``skipped`` with the
+reason, without training (or, with ``--stop_on_divergence``, the run stops).
 """
 
 import dataclasses
@@ -27,6 +34,8 @@ from lth_keras.callbacks.rewind import RewindPoint
 from lth_keras.callbacks.summaries import SparsitySummaries
 from lth_keras.models import build as build_model
 from lth_keras.procedures.base import PROCEDURES, Procedure
+from lth_keras.procedures.divergence import (DIVERGED, accuracy_text,
+                                             blocked_by, measured, outcome, skipped, status)
 from lth_keras.pruning import controls as controls_lib
 from lth_keras.pruning.masks import density, get_masks, jaccard, layer_densities, set_masks
 from lth_keras.pruning.pruner import SCOPES, prune
@@ -34,7 +43,7 @@ from lth_keras.reporting import plots
 from lth_keras.runs import layout
 from lth_keras.runs.config import RunConfig, field
 from lth_keras.runs.seeds import stage_seed
-from lth_keras.runs.validate import at_least, choice, fraction
+from lth_keras.runs.validate import at_least, choice, distinct, fraction, useless
 
 RETRAIN_MODES = ("rewind", "lr_rewind", "finetune")
 CONTROLS = tuple(controls_lib.CONTROLS)
@@ -67,6 +76,7 @@ class ImpConfig(RunConfig):
                 fraction(f"prune_rate_{kind}", rate)
         choice("scope", self.scope, SCOPES)
         choice("retrain", self.retrain, RETRAIN_MODES)
+        distinct("controls", self.controls, nonempty=False)
         for control in self.controls:
             choice("controls", control, CONTROLS)
         at_least("rewind_iteration", self.rewind_iteration, 0)
@@ -75,6 +85,13 @@ class ImpConfig(RunConfig):
                 f"--rewind_iteration: {self.rewind_iteration} is past the end of training "
                 f"(--iterations={self.iterations})."
             )
+        if self.retrain == "finetune" and self.rewind_iteration:
+            useless("rewind_iteration", "--retrain=finetune continues from the trained weights "
+                    "and rewinds nothing", "use --retrain=rewind or --retrain=lr_rewind, or drop "
+                    "--rewind_iteration")
+        if self.rewind_optimizer_state and self.retrain != "rewind":
+            useless("rewind_optimizer_state", f"only --retrain=rewind restores the rewound "
+                    f"optimizer state, not --retrain={self.retrain}", "use --retrain=rewind")
 
     def prune_rates(self):
         """The per-kind amounts handed to :func:`lth_keras.prune`."""
@@ -93,7 +110,7 @@ class IMP(Procedure):
     config_class = ImpConfig
     results_key = "rounds"
     table = {
-        "round": "d", "control": "", "density": ".4f", "test_accuracy": ".4f",
+        "round": "d", "control": "", "status": "", "density": ".4f", "test_accuracy": ".4f",
         "test_accuracy_at_early_stop": ".4f", "early_stop_iteration": "", "wall_time_s": ".1f",
     }
 
@@ -121,6 +138,9 @@ class IMP(Procedure):
         began = time.perf_counter()
         r = layout.imp_round_of(stage)
         control = stage[1] if len(stage) > 1 else None
+        reason = self._blocked(r)
+        if reason:
+            return skipped(reason, round=r, control=control, seed=self._seed(r, control))
         if r == 0:
             record, overlap = self._dense_round(stage), None
         elif control is None:
@@ -141,6 +161,14 @@ class IMP(Procedure):
             "stage_wall_time_s": time.perf_counter() - began,
             "layer_densities": layer_densities(self.model),
         }
+
+    def _blocked(self, r):
+        """Why round ``r`` cannot run: round r - 1's ticket diverged or was skipped."""
+        if r == 0:
+            return None
+        return blocked_by(self.workdir.record(*layout.imp_round(r - 1)),
+                          "the dense round 0" if r == 1 else f"round {r - 1}'s ticket",
+                          "finite weights to prune")
 
     def _seed(self, r, control=None):
         return stage_seed(self.config.seed, r, 0 if control is None else controls_lib.get(control).salt)
@@ -168,12 +196,15 @@ class IMP(Procedure):
         log_dir = self.tensorboard(*stage)
         record = self.trainer.fit(start=0, data_seed=self.config.seed, log_dir=log_dir,
                                   callbacks=[rewind, SparsitySummaries(log_dir)])
-        if rewind.captured_iteration != k:
+        # A training that diverged at or before k has no theta_k (its later rounds are skipped).
+        reached = status(record) != DIVERGED or k < record["diverged_at_iteration"]
+        if reached and rewind.captured_iteration != k:
             raise RuntimeError(f"rewind point captured at {rewind.captured_iteration}, not {k}.")
-        with rewind.rewound(self.model):
-            self.workdir.save_weights(self.model, "rewind", *stage)
-        if rewind.optimizer_state is not None:
-            self.workdir.save_arrays(rewind.optimizer_state, "rewind_optimizer", *stage)
+        if reached:
+            with rewind.rewound(self.model):
+                self.workdir.save_weights(self.model, "rewind", *stage)
+            if rewind.optimizer_state is not None:
+                self.workdir.save_arrays(rewind.optimizer_state, "rewind_optimizer", *stage)
         self.workdir.save_masks(get_masks(self.model), *stage)
         return record
 
@@ -220,9 +251,11 @@ class IMP(Procedure):
     def finished_stage(self, stage, record):
         name = record["control"] or "ticket"
         self._summarize(record, name)
+        head = f"round {record['round']:2d} {name:>12}"
+        if record.get("density") is None:  # skipped: nothing was trained
+            return self.log(f"{head}: {outcome(record)}")
         early = record["test_accuracy_at_early_stop"]
-        self.log(f"round {record['round']:2d} {name:>12}: density {record['density']:.4f}  "
-                 f"test accuracy {record['test_accuracy']:.4f} "
+        self.log(f"{head}: density {record['density']:.4f}  {accuracy_text(record)} "
                  f"(early stop {'-' if early is None else format(early, '.4f')} "
                  f"at iteration {record['early_stop_iteration']})")
 
@@ -239,18 +272,26 @@ class IMP(Procedure):
         return record.get("control") or "ticket", f"round {record['round']}", record["round"]
 
     def _summarize(self, rec, name):
-        """Per-round TensorBoard scalars, written once when a stage finishes."""
+        """Per-round TensorBoard scalars, written once when a stage finishes;
+        what a diverged or skipped stage could not measure is left out."""
         with self.rounds_writer.as_default(step=rec["round"]):
-            tf.summary.scalar(f"{name}/test_accuracy", rec["test_accuracy"])
+            if rec.get("diverged_at_iteration") is not None:
+                tf.summary.scalar(f"{name}/diverged_at_iteration", rec["diverged_at_iteration"])
+            if rec.get("density") is None:  # skipped: nothing was measured
+                self.rounds_writer.flush()
+                return
+            if rec["test_accuracy"] is not None:
+                tf.summary.scalar(f"{name}/test_accuracy", rec["test_accuracy"])
             tf.summary.scalar(f"{name}/test_accuracy_at_early_stop",
                               rec["test_accuracy_at_early_stop"] or 0.0)
             tf.summary.scalar(f"{name}/density", rec["density"])
             tf.summary.scalar(f"{name}/early_stop_iteration", rec["early_stop_iteration"] or 0)
             if rec["mask_jaccard"] is not None:
                 tf.summary.scalar(f"{name}/mask_jaccard", rec["mask_jaccard"])
-            # Accuracy against density: the step is the density in basis points.
-            tf.summary.scalar(f"{name}/test_accuracy_vs_density_bp", rec["test_accuracy"],
-                              step=int(round(rec["density"] * 10000)))
+            if measured(rec, "test_accuracy"):
+                # Accuracy against density: the step is the density in basis points.
+                tf.summary.scalar(f"{name}/test_accuracy_vs_density_bp", rec["test_accuracy"],
+                                  step=int(round(rec["density"] * 10000)))
         self.rounds_writer.flush()
 
     def _write_hparams(self):

@@ -13,6 +13,11 @@ With ``--imp_workdir`` the model, data and training hyper-parameters are the
 IMP run's (its configuration), theta_0 is its round 0's initial weights, W_k
 is its round 0's rewind weights when k is its rewind iteration, and the masks
 are its rounds' masks. Without it, the dense network of the flags is analysed.
+
+A pair whose copies diverge is recorded ``diverged``, its path unmeasured; if
+the dense trajectory diverges, the W_k it did not reach are recorded
+``skipped`` (:mod:`lth_keras.procedures.divergence`). IMP rounds skipped after
+a diverged round have no mask and cannot be analysed.
 """
 
 import dataclasses
@@ -25,12 +30,14 @@ from lth_keras.analysis.instability import POINTS, linear_mode_connectivity
 from lth_keras.callbacks.rewind import RewindPoint
 from lth_keras.models import build as build_model
 from lth_keras.procedures.base import PROCEDURES, Procedure
+from lth_keras.procedures.divergence import (SKIPPED, blocked_by, outcome,
+                                             skipped, status)
 from lth_keras.pruning.masks import density, get_masks, set_masks
 from lth_keras.reporting.plots import instability_curves
 from lth_keras.runs import layout
 from lth_keras.runs.config import RunConfig, field
 from lth_keras.runs.seeds import stage_seed
-from lth_keras.runs.validate import choice
+from lth_keras.runs.validate import at_least, choice, distinct, seed_list, useless
 from lth_keras.runs.workdir import Workdir
 
 SPLITS = ("test", "validation", "train")
@@ -64,13 +71,11 @@ class InstabilityConfig(RunConfig):
 
     def validate(self):
         super().validate()
-        if not self.rewind_iterations:
-            raise ValueError("--rewind_iterations: expected at least one iteration.")
-        ks = self.rewind_iterations
-        if min(ks) < 0 or len(set(ks)) != len(ks):
-            raise ValueError(f"--rewind_iterations: expected distinct iterations >= 0, "
-                             f"got {self.rewind_iterations}.")
-        if len(self.data_seeds) != 2 or self.data_seeds[0] == self.data_seeds[1]:
+        distinct("rewind_iterations", self.rewind_iterations)
+        for k in self.rewind_iterations:
+            at_least("rewind_iterations", k, 0)
+        seed_list("data_seeds", self.data_seeds)
+        if len(self.data_seeds) != 2:
             raise ValueError(f"--data_seeds: expected two different seeds, got {self.data_seeds}.")
         if self.points < 2:
             raise ValueError(f"--points: expected >= 2, got {self.points}.")
@@ -78,6 +83,7 @@ class InstabilityConfig(RunConfig):
         if self.bn_statistics_batches < 1:
             raise ValueError(
                 f"--bn_statistics_batches: expected >= 1, got {self.bn_statistics_batches}.")
+        distinct("rounds", self.rounds, nonempty=False)
         if any(r < 0 for r in self.rounds):
             raise ValueError(f"--rounds: expected rounds >= 0, got {self.rounds}.")
         if self.imp_workdir:
@@ -92,12 +98,19 @@ class InstabilityConfig(RunConfig):
                              f"of training (--iterations={self.iterations}).")
 
     def check_given(self, given):
-        """With --imp_workdir, a ValueError if any training flag was ``given``."""
-        super().check_given(given)
-        given = [name for name in TRAINING_FIELDS if name in given]
-        if self.imp_workdir and given:
-            raise ValueError(f"--{given[0]}: with --imp_workdir the networks and their training "
-                             "are the IMP run's; do not pass training flags.")
+        """With --imp_workdir, a ValueError if any training flag was ``given``;
+        without it, the training flags' own checks."""
+        changed = self.changed(given)
+        if "bn_statistics_batches" in changed and not self.recompute_bn_statistics:
+            useless("bn_statistics_batches", "BatchNorm statistics are interpolated, not "
+                    "re-estimated", "add --recompute_bn_statistics")
+        if not self.imp_workdir:
+            super().check_given(given)
+            return
+        training = [name for name in TRAINING_FIELDS if name in given]
+        if training:
+            raise ValueError(f"--{training[0]}: with --imp_workdir the networks and their "
+                             "training are the IMP run's; do not pass training flags.")
 
     def training_config(self):
         """The RunConfig the networks are trained with: the IMP run's training
@@ -117,7 +130,8 @@ class Instability(Procedure):
     config_class = InstabilityConfig
     results_key = "instability"
     table = {
-        "round": "d", "density": ".4f", "rewind_iteration": "d", "barrier": ".4f", "stable": "",
+        "round": "d", "density": ".4f", "rewind_iteration": "d", "status": "", "barrier": ".4f",
+        "stable": "",
         "max_error": ".4f", "wall_time_s": ".1f",
     }
 
@@ -144,11 +158,18 @@ class Instability(Procedure):
             return [0]
         finished = [r for r in range(self.imp.config.get("rounds", 0) + 1)
                     if self.imp.finished(*layout.imp_round(r))]
-        wanted = self.config.rounds or finished
+        masked = [r for r in finished
+                  if status(self.imp.record(*layout.imp_round(r))) != SKIPPED]
+        wanted = self.config.rounds or masked
         missing = sorted(set(wanted) - set(finished))
         if missing:
             raise ValueError(f"--rounds: round(s) {missing} are not finished in --imp_workdir "
                              f"{self.config.imp_workdir} (finished: {finished}).")
+        unmasked = sorted(set(wanted) - set(masked))
+        if unmasked:
+            raise ValueError(f"--rounds: round(s) {unmasked} of --imp_workdir "
+                             f"{self.config.imp_workdir} were skipped after a diverged round: "
+                             f"they have no mask (analysable: {masked}).")
         return sorted(wanted)
 
     def resolved(self):
@@ -184,26 +205,35 @@ class Instability(Procedure):
             # The IMP run's data order (data_seed = its --seed): W_k is on its trajectory.
             record = self.trainer.fit(start=0, end=ks[-1], data_seed=self.train_config.seed,
                                       callbacks=points)
+        # A trajectory that diverged at or before k has no W_k (its pairs are skipped).
+        diverged_at = record and record["diverged_at_iteration"]
+        end = ks[-1] + 1 if diverged_at is None else diverged_at
         for p in points:
-            if p.captured_iteration != p.iteration:
+            if p.captured_iteration != p.iteration and p.iteration < end:
                 raise RuntimeError(f"W_k captured at {p.captured_iteration}, not {p.iteration}.")
-        captured = {0: initial, **{p.iteration: p.weights for p in points}}
-        for k in ks:
+        captured = {0: initial, **{p.iteration: p.weights for p in points if p.iteration < end}}
+        for k in sorted(captured):
             for var, value in zip(self.model.weights, captured[k]):
                 var.assign(value)
             self.workdir.save_weights(self.model, layout.rewind_folder(k), *TRAJECTORY)
-        return {"rewind_iterations": ks, "training": record}
+        return {"rewind_iterations": ks, "captured": sorted(captured),
+                "status": status(record),
+                "diverged_at_iteration": diverged_at,
+                "training": record}
 
     def _rewind_point(self, k):
         """Loads W_k (dense) into the model; returns where it came from."""
-        imp_k = self.imp.config.get("rewind_iteration") if self.imp is not None else None
-        rewind = layout.weights("rewind")
-        if imp_k == k and self.imp.has(rewind, *DENSE_ROUND):
+        if self._imp_rewinds(k):
             self.imp.load_weights(self.model, "rewind", *DENSE_ROUND)
-            return "imp " + "/".join((*DENSE_ROUND, rewind))
+            return "imp " + "/".join((*DENSE_ROUND, layout.weights("rewind")))
         name = layout.rewind_folder(k)
         self.workdir.load_weights(self.model, name, *TRAJECTORY)
         return "/".join((*TRAJECTORY, layout.weights(name)))
+
+    def _imp_rewinds(self, k):
+        """Whether W_k is the IMP run's rewind point (its round 0 saved it)."""
+        imp_k = self.imp.config.get("rewind_iteration") if self.imp is not None else None
+        return imp_k == k and self.imp.has(layout.weights("rewind"), *DENSE_ROUND)
 
     def _masks(self, r):
         if self.imp is None:
@@ -213,6 +243,11 @@ class Instability(Procedure):
     # One network at one k ------------------------------------------------------
 
     def _analyse(self, r, k):
+        trajectory = self.workdir.record(*TRAJECTORY)
+        if k not in trajectory.get("captured", [k]) and not self._imp_rewinds(k):
+            reason = blocked_by(trajectory, "the dense trajectory", f"W_k at k = {k}")
+            return skipped(reason, round=r, density=density(self._masks(r)), rewind_iteration=k,
+                           seed=self.train_config.seed)
         source = self._rewind_point(k)
         masks = self._masks(r)
         set_masks(self.model, masks)
@@ -233,7 +268,10 @@ class Instability(Procedure):
     def finished_stage(self, stage, record):
         if not self.is_result(stage):
             return
-        self.log(f"round {record['round']:2d} (density {record['density']:.4f}) "
+        head = f"round {record['round']:2d}"
+        if record.get("barrier") is None:  # a copy diverged, or W_k was never reached
+            return self.log(f"{head} k = {record['rewind_iteration']:6d}: {outcome(record)}")
+        self.log(f"{head} (density {record['density']:.4f}) "
                  f"k = {record['rewind_iteration']:6d}: barrier "
                  f"{100 * record['barrier']:.2f}% ({'stable' if record['stable'] else 'unstable'}), "
                  f"endpoint errors {100 * record['endpoint_errors'][0]:.2f}% / "

@@ -21,6 +21,8 @@ their measured training time, energy and CO2 are real; the headline
 ``speedup`` is the ratio of median steady step times (see
 :mod:`lth_keras.training.meters`). A ticket wins when Acc(F') + xi >= Acc(F)
 (xi in percentage points).
+A dense network that diverges (:mod:`lth_keras.procedures.divergence`) leaves
+Algorithm 1 nothing to score or retrain: that seed's scores and tickets are ``skipped``.
 """
 
 import collections
@@ -33,12 +35,14 @@ import keras
 from lth_keras.callbacks.rewind import RewindPoint
 from lth_keras.models import residual_blocks
 from lth_keras.procedures.base import PROCEDURES, Procedure
+from lth_keras.procedures.divergence import (accuracy_text, blocked_by,
+                                             measured, skipped)
 from lth_keras.reporting.layer_lottery import plot_layer_lottery, summarize
 from lth_keras.runs import layout
 from lth_keras.runs.config import RunConfig, field
 from lth_keras.runs.results import write_results
 from lth_keras.runs.seeds import stage_seed
-from lth_keras.runs.validate import at_least, choice, distinct
+from lth_keras.runs.validate import at_least, choice, distinct, interval, seed_list, useless
 from lth_keras.structured import (
     AGGREGATIONS, BLOCK_CRITERION_NAMES, FILTER_CRITERION_NAMES, GateSummaries, add_channel_gates,
     block_criterion, choose_blocks, compact, effective_report, filter_criterion, gated_resnet,
@@ -108,9 +112,9 @@ class LayerLotteryConfig(RunConfig):
         distinct("remove", self.remove)
         for p in self.remove:
             at_least("remove", p, 1)
-        distinct("seeds", self.seeds, nonempty=False)
-        for seed in self.seeds:
-            at_least("seeds", seed, 0)
+        seed_list("seeds", self.seeds)
+        # xi is in percentage points of accuracy: beyond 100 every ticket wins (or loses).
+        interval("xi", self.xi, -100.0, 100.0)
         if "gate" in self.criterion and self.algorithm != 1:
             raise ValueError("--criterion: 'gate' ranks learned gates, so it needs --algorithm=1.")
         at_least("score_examples_per_class", self.score_examples_per_class, 1)
@@ -118,9 +122,22 @@ class LayerLotteryConfig(RunConfig):
         if self.algorithm == 2 and self.rewind_iteration:
             raise ValueError("--rewind_iteration: Algorithm 2 trains from theta_0; use --algorithm=1.")
         at_least("gate_l1", self.gate_l1, 0)
+        if self.filter_criterion and not self.filter_tickets:
+            useless("filter_criterion", "--nofilter_tickets trains no filter ticket", "drop one")
         if len(self.country_iso_code) != 3 or not self.country_iso_code.isalpha():
             raise ValueError(f"--country_iso_code: expected 3 letters (ISO 3166-1 alpha-3), "
                              f"got '{self.country_iso_code}'.")
+
+    def check_given(self, given):
+        """Refuses options of the parts of the procedure that do not run."""
+        super().check_given(given)
+        changed = self.changed(given)
+        if "retrain" in changed and self.algorithm == 2:
+            useless("retrain", "Algorithm 2 trains every ticket from theta_0", "use --algorithm=1")
+        if "gate_l1" in changed and "gate" not in self.criterion:
+            useless("gate_l1", "only --criterion=gate learns gates", "add gate to --criterion")
+        if "country_iso_code" in changed and not self.energy:
+            useless("country_iso_code", "--noenergy measures no energy", "drop --noenergy")
 
     def seed_list(self):
         return list(self.seeds) or [self.seed]
@@ -141,7 +158,7 @@ class LayerLottery(Procedure):
     config_class = LayerLotteryConfig
     results_key = "cells"
     table = {
-        "seed": "d", "criterion": "", "ticket": "", "p": "d", "test_accuracy": ".4f",
+        "seed": "d", "criterion": "", "ticket": "", "p": "d", "status": "", "test_accuracy": ".4f",
         "dense_test_accuracy": ".4f", "win": "", "params": "d", "flops_reduction": ".3f",
         "wall_time_s": ".1f", "speedup": ".2f", "cpu_speedup": ".2f", "energy_kwh": ".2e",
         "removed_blocks": "",
@@ -198,6 +215,12 @@ class LayerLottery(Procedure):
 
     def run_stage(self, stage):
         cell = self.cells()[stage]
+        reason = cell.part != "dense" and self.config.algorithm == 1 and blocked_by(
+            self.workdir.record(*layout.layer_lottery_stage(cell.seed)),
+            f"seed {cell.seed}'s dense network", "finite trained weights to score")
+        if reason:
+            return skipped(reason, seed=cell.seed, criterion=cell.criterion,
+                           ticket=TICKET_NAMES.get(cell.part), p=cell.p)
         run = {"dense": self._dense, SCORES: self._scores, "blocks": self._blocks_ticket,
                "filters": self._filters_ticket}[cell.part]
         return run(cell, stage)
@@ -221,8 +244,9 @@ class LayerLottery(Procedure):
         rewind = RewindPoint(self.config.rewind_iteration)
         record = self._train(model, stage, seed, 0,
                              [rewind, GateSummaries(self.tensorboard(*stage))])
-        with rewind.rewound(model):
-            self.workdir.save_weights(model, "rewind", *stage)
+        if rewind.weights is not None:  # a training that diverged before i has no theta_i
+            with rewind.rewound(model):
+                self.workdir.save_weights(model, "rewind", *stage)
         self.workdir.save_weights(model, "final", *stage)
         return self._cell_record(record, model, cell)
 
@@ -316,7 +340,7 @@ class LayerLottery(Procedure):
         if ticket == "dense":
             return record
         dense = self.workdir.record(*layout.layer_lottery_stage(cell.seed))
-        record["dense_test_accuracy"] = dense["test_accuracy"]
+        record["dense_test_accuracy"] = dense.get("test_accuracy")
         record["params_reduction"] = 1 - record["params"] / dense["params"]
         record["flops_reduction"] = 1 - record["multiply_adds"] / dense["multiply_adds"]
         # The headline: steady steps, which a stall outside them cannot decide.
@@ -327,8 +351,10 @@ class LayerLottery(Procedure):
         record["same_process_as_dense"] = dense["process"] == self.process
         if record.get("energy_kwh") is not None and dense.get("energy_kwh"):
             record["energy_reduction"] = 1 - record["energy_kwh"] / dense["energy_kwh"]
-        record["accuracy_gap_pp"] = 100 * (record["test_accuracy"] - dense["test_accuracy"])
-        record["win"] = bool(record["accuracy_gap_pp"] + self.config.xi >= 0)
+        both = measured(record, "test_accuracy") and measured(dense, "test_accuracy")
+        gap = 100 * (record["test_accuracy"] - dense["test_accuracy"]) if both else None
+        record["accuracy_gap_pp"] = gap  # None: a diverged network has no accuracy to compare
+        record["win"] = bool(gap + self.config.xi >= 0) if both else None
         return record
 
     # Results ----------------------------------------------------------------
@@ -336,12 +362,14 @@ class LayerLottery(Procedure):
     def finished_stage(self, stage, record):
         if not self.is_result(stage):
             return
-        verdict = "" if record["ticket"] == "dense" else ("  WIN" if record["win"] else "  lose")
+        head = (f"seed {record['seed']} {record['criterion'] or '':>6} {record['ticket']:>7} "
+                f"p={record['p']}: {accuracy_text(record)}")
+        if record.get("params") is None:  # skipped: nothing was built or trained
+            return self.log(head)
+        verdict = {None: "", True: "  WIN", False: "  lose"}[record.get("win")]  # dense: none
         speedup = record.get("speedup")
         speed = "" if speedup is None else f"  speed-up {speedup:.2f}x"
-        self.log(f"seed {record['seed']} {record['criterion'] or '':>6} {record['ticket']:>7} "
-                 f"p={record['p']}: test accuracy {record['test_accuracy']:.4f}  "
-                 f"params {record['params']}  multiply-adds {record['multiply_adds']}  "
+        self.log(f"{head}  params {record['params']}  multiply-adds {record['multiply_adds']}  "
                  f"wall {record['wall_time_s']:.1f}s{speed}{verdict}")
 
     def resolved(self):

@@ -8,7 +8,10 @@ shared :class:`~lth_keras.training.Trainer` for the chosen budget (Liu et al.
 2019). Masks are stages of their own, found once per (method, sparsity, seed,
 data) just before the first cell that trains them and reused by every other.
 Each seed's dense network trains first, as the reference row (``--nodense``
-skips it).
+skips it). No cell needs another's training, so a cell that diverges
+(:mod:`lth_keras.procedures.divergence`) is recorded ``diverged`` and the
+others train as usual; the summary over seeds averages the cells that
+could be measured and counts the diverged ones.
 """
 
 import dataclasses
@@ -23,6 +26,7 @@ from lth_keras import metrics
 from lth_keras.callbacks.summaries import SparsitySummaries
 from lth_keras.models import build as build_model
 from lth_keras.procedures.base import PROCEDURES, Procedure
+from lth_keras.procedures.divergence import DIVERGED, outcome, status
 from lth_keras.pruning import sanity as sanity_lib
 from lth_keras.pruning.at_init import DATA_FREE, EXAMPLES_PER_CLASS, METHODS, prune_at_init
 from lth_keras.pruning.masks import density, get_masks, jaccard, layer_densities
@@ -33,16 +37,17 @@ from lth_keras.runs import layout
 from lth_keras.runs.config import RunConfig, field
 from lth_keras.runs.results import format_table, summarize
 from lth_keras.runs.seeds import stage_seed
-from lth_keras.runs.validate import choice, distinct, positive
+from lth_keras.runs.validate import choice, distinct, positive, seed_list, useless
 from lth_keras.training.budgets import BUDGETS, training_budget
 
 SUMMARY_KEYS = ("method", "sparsity", "sanity")
-SUMMARY_TABLE = {"method": "", "sparsity": "g", "sanity": "", "seeds": "d",
+SUMMARY_TABLE = {"method": "", "sparsity": "g", "sanity": "", "seeds": "d", "diverged": "d",
                  "test_accuracy_mean": ".4f", "test_accuracy_std": ".4f",
                  "test_accuracy_at_early_stop_mean": ".4f", "density_mean": ".4f"}
 # summary.md: (field, header, format) as they are, then (measure, header) in percent.
 SUMMARY_COLUMNS = (("method", "method", ""), ("sparsity", "sparsity", "g"),
-                   ("sanity", "sanity", ""), ("seeds", "seeds", ""))
+                   ("sanity", "sanity", ""), ("seeds", "seeds", ""),
+                   ("diverged", "diverged", ""))
 SUMMARY_MEASURES = (("test_accuracy", "test accuracy (%)"),
                     ("test_accuracy_at_early_stop", "at early stop (%)"))
 # The method name of the unpruned reference cells.
@@ -80,10 +85,7 @@ class PruneAtInitConfig(RunConfig):
         for s in self.sparsities:
             if not 0.0 < s < 1.0:
                 raise ValueError(f"--sparsities: expected fractions in (0, 1), got {s}.")
-        distinct("seeds", self.seeds)
-        for s in self.seeds:
-            if s < 0:
-                raise ValueError(f"--seeds: expected seeds >= 0, got {s}.")
+        seed_list("seeds", self.seeds, nonempty=True)
         distinct("sanity", self.sanity)
         for s in self.sanity:
             choice("sanity", s, sanity_lib.SANITY_CHECKS)
@@ -91,9 +93,24 @@ class PruneAtInitConfig(RunConfig):
         if self.budget_max_factor != 0.0 and self.budget_max_factor < 1.0:
             raise ValueError("--budget_max_factor: expected 0 (no cap) or >= 1, "
                              f"got {self.budget_max_factor}.")
+        if self.budget_max_factor and self.budget != "scratch_b":
+            useless("budget_max_factor", f"only --budget=scratch_b scales the training length, "
+                    f"not --budget={self.budget}", "add --budget=scratch_b or drop it")
         positive("examples_per_class", self.examples_per_class)
         positive("grasp_temperature", self.grasp_temperature)
         positive("synflow_iterations", self.synflow_iterations)
+
+    def check_given(self, given):
+        """Refuses a method's option when that method is not compared."""
+        super().check_given(given)
+        changed = self.changed(given)
+        for option, methods in (("examples_per_class", ("snip", "grasp")),
+                                ("grasp_temperature", ("grasp",)),
+                                ("synflow_iterations", ("synflow",))):
+            if option in changed and not set(methods) & set(self.methods):
+                useless(option, f"it is an option of {' and '.join(methods)}, and --methods="
+                        f"{','.join(self.methods)} has none of them",
+                        f"add {methods[0]} to --methods or drop --{option}")
 
     def method_options(self, method):
         """The options ``prune_at_init`` gets for ``method``."""
@@ -112,7 +129,7 @@ class PruneAtInit(Procedure):
     config_class = PruneAtInitConfig
     results_key = "cells"
     table = {
-        "method": "", "sparsity": "g", "seed": "d", "sanity": "", "density": ".4f",
+        "method": "", "sparsity": "g", "seed": "d", "sanity": "", "status": "", "density": ".4f",
         "test_accuracy": ".4f", "test_accuracy_at_early_stop": ".4f", "wall_time_s": ".1f",
     }
 
@@ -254,9 +271,10 @@ class PruneAtInit(Procedure):
         if not self.is_result(stage):
             return
         self._density_profile(record)
+        accuracy = record["test_accuracy"]
+        result = outcome(record) if accuracy is None else f"test accuracy {accuracy:.4f}"
         self.log(f"{record['method']:>13} sparsity {record['sparsity']:g} seed {record['seed']} "
-                 f"{record['sanity']:>15}: density {record['density']:.4f}  "
-                 f"test accuracy {record['test_accuracy']:.4f}  "
+                 f"{record['sanity']:>15}: density {record['density']:.4f}  {result}  "
                  f"({record['cell_wall_time_s']:.0f} s)")
 
     def _density_profile(self, record):
@@ -278,9 +296,15 @@ class PruneAtInit(Procedure):
         writer.flush()
 
     def summary(self, records=None):
-        """Mean and sample std (ddof 1) over seeds of each (method, sparsity, sanity)."""
-        return summarize(self.records() if records is None else records, SUMMARY_KEYS,
+        """Mean and sample std (ddof 1) over seeds of each (method, sparsity,
+        sanity), of the cells that measured them; ``diverged`` counts the others."""
+        records = self.records() if records is None else records
+        rows = summarize(records, SUMMARY_KEYS,
                          ("test_accuracy", "test_accuracy_at_early_stop", "density"))
+        for row in rows:
+            row["diverged"] = sum(status(r) == DIVERGED for r in records
+                                  if all(r[k] == row[k] for k in SUMMARY_KEYS))
+        return rows
 
     def write_figures(self, records):
         """summary.csv/md, accuracy_vs_sparsity.png and density_profiles.png."""

@@ -19,7 +19,9 @@ subprocess (:mod:`lth_keras.baselines.tfmot_bridge`). It then loads the
 worker's stripped weights and masks back into the Keras 3 zoo model, so
 density, compression, test accuracy and the deployment sizes
 (:mod:`lth_keras.deploy`) are measured by the same code as every lth_keras
-run, and writes ``results.json`` with the shared writer.
+run, and writes ``results.json`` with the shared writer. A run the worker
+saw diverge is recorded ``diverged`` (:mod:`lth_keras.procedures.divergence`),
+its accuracies None; IMP rounds skipped after a diverged round are not listed.
 """
 
 import dataclasses
@@ -38,12 +40,15 @@ from lth_keras.baselines.tfmot_bridge import (SCHEDULES, load_by_layer, pruning_
 from lth_keras.baselines.tfmot_extra import require_extra
 from lth_keras.models import build as build_model
 from lth_keras.procedures.base import PROCEDURES, Procedure
+from lth_keras.procedures.divergence import (SKIPPED, accuracy_text, measured,
+                                             status)
 from lth_keras.pruning.masks import density, layer_densities, set_masks
 from lth_keras.reporting.plots import accuracy_vs_density
 from lth_keras.runs import layout
 from lth_keras.runs.config import RunConfig, field
+from lth_keras.runs.files import replacing
 from lth_keras.runs.results import read_results
-from lth_keras.runs.validate import at_least, choice, positive
+from lth_keras.runs.validate import at_least, choice, distinct, positive, seed_list, useless
 from lth_keras.runs.workdir import Workdir
 from lth_keras.training.trainer import Trainer
 from lth_keras.wrapping import strip, wrap
@@ -72,17 +77,14 @@ class TfmotConfig(RunConfig):
 
     def validate(self):
         super().validate()
-        if not self.densities:
-            raise ValueError("--densities: expected at least one density.")
+        distinct("densities", self.densities)
         for d in self.densities:
             if not 0.0 < d < 1.0:
                 raise ValueError(f"--densities: expected fractions in (0, 1), got {d}.")
-        if not self.pruning_schedules:
-            raise ValueError(f"--pruning_schedules: expected any of {SCHEDULES}, got none.")
+        distinct("pruning_schedules", self.pruning_schedules)
         for s in self.pruning_schedules:
             choice("pruning_schedules", s, SCHEDULES)
-        for s in self.seeds:
-            at_least("seeds", s, 0)
+        seed_list("seeds", self.seeds)
         if not 0.0 <= self.pruning_begin < self.pruning_end <= 1.0:
             raise ValueError(
                 f"--pruning_begin, --pruning_end: expected 0 <= begin < end <= 1, got "
@@ -97,6 +99,17 @@ class TfmotConfig(RunConfig):
                              "is not supported.")
         if self.imp_workdir and not os.path.isfile(os.path.join(self.imp_workdir, layout.RESULTS)):
             raise ValueError(f"--imp_workdir: no {layout.RESULTS} in '{self.imp_workdir}'.")
+
+    def check_given(self, given):
+        """Refuses --seed beside --seeds, and the polynomial schedule's options
+        without that schedule."""
+        super().check_given(given)
+        if "seed" in self.changed(given) and self.seeds:
+            useless("seed", "--seeds gives every run's seed", "put it in --seeds")
+        for option in sorted({"pruning_end", "pruning_power"} & self.changed(given)):
+            if "polynomial" not in self.pruning_schedules:
+                useless(option, "only the polynomial schedule ramps sparsity up",
+                        "add polynomial to --pruning_schedules")
 
     def run_seeds(self):
         return list(self.seeds) or [self.seed]
@@ -113,7 +126,7 @@ class TfmotBaseline(Procedure):
     config_class = TfmotConfig
     results_key = "runs"
     table = {
-        "method": "", "round": "", "seed": "d", "target_density": "", "density": ".4f",
+        "method": "", "round": "", "seed": "d", "target_density": "", "status": "", "density": ".4f",
         "test_accuracy": ".4f", "wall_time_s": ".1f", "total_wall_time_s": ".1f",
         "tflite_gzip_bytes": "d", "weights_gzip_bytes": "d", "dense_tflite_gzip_bytes": "d",
     }
@@ -153,13 +166,21 @@ class TfmotBaseline(Procedure):
     # Stages -----------------------------------------------------------------
 
     def run(self):
-        """Trains every unfinished cell in one worker process, then measures them."""
-        todo = [s for s in self.stages() if not self.workdir.finished(*s)]
+        """Trains every unfinished cell in one worker process, then measures
+        them in order (stopping as the base does under --stop_on_divergence)."""
+        self.workdir.commit()
+        stages = self.stages()
+        for i, stage in enumerate(stages):  # a rerun of a stopped study trains nothing new
+            if self.workdir.finished(*stage) and self.stops_at(stage, self.workdir.record(*stage)):
+                stages = stages[:i]
+                break
+        todo = [s for s in stages if not self.workdir.finished(*s)]
         untrained = [s for s in todo if not self.workdir.has(layout.TFMOT_OUTCOME, *s)]
         failure = self._launch([self._write_job(s) for s in untrained]) if untrained else None
         for stage in todo:
             if self.workdir.has(layout.TFMOT_OUTCOME, *stage):
-                self.finish(stage, self.run_stage(stage))
+                if self.stops_at(stage, self.finish(stage, self.run_stage(stage))):
+                    break
         self.save_results()
         if failure:
             raise RuntimeError(failure)
@@ -189,8 +210,8 @@ class TfmotBaseline(Procedure):
                                self.train_config).schedule()
             steps = np.arange(self.iterations)
             rates = np.broadcast_to(np.asarray(schedule(steps), np.float32), steps.shape)
-            np.save(f"{path}.tmp.npy", rates)
-            os.replace(f"{path}.tmp.npy", path)
+            with replacing(path) as tmp:
+                np.save(tmp, rates)
         return path
 
     def _write_job(self, stage):
@@ -258,7 +279,10 @@ class TfmotBaseline(Procedure):
         model = self._transplant(seed, stage)
         model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                       metrics=["accuracy"])
-        _, keras3_accuracy = model.evaluate(self.data(seed).test(self.config.batch_size), verbose=0)
+        keras3_accuracy = None  # a diverged model's logits tell nothing
+        if status(outcome) == "ok":
+            _, keras3_accuracy = model.evaluate(self.data(seed).test(self.config.batch_size),
+                                                verbose=0)
         report = metrics.report(model)
         return {
             "method": f"tfmot_{schedule}",
@@ -267,7 +291,7 @@ class TfmotBaseline(Procedure):
             "seed": seed,
             **outcome,
             "total_wall_time_s": outcome["wall_time_s"],
-            "test_accuracy_keras3": float(keras3_accuracy),
+            "test_accuracy_keras3": None if keras3_accuracy is None else float(keras3_accuracy),
             "compression_ratio": report["compression_ratio"],
             "theoretical_speedup": report["theoretical_speedup"],
             **deploy.beside(deploy.compressed_sizes(model), self._dense_sizes(seed)),
@@ -276,12 +300,14 @@ class TfmotBaseline(Procedure):
 
     def finished_stage(self, stage, record):
         # Test accuracy against density in TensorBoard, as IMP logs its rounds.
-        with self.runs_writer.as_default():
-            tf.summary.scalar(f"{record['method']}/test_accuracy_vs_density_bp",
-                              record["test_accuracy"], step=int(round(record["density"] * 10000)))
-        self.runs_writer.flush()
+        if measured(record, "test_accuracy"):
+            with self.runs_writer.as_default():
+                tf.summary.scalar(f"{record['method']}/test_accuracy_vs_density_bp",
+                                  record["test_accuracy"],
+                                  step=int(round(record["density"] * 10000)))
+            self.runs_writer.flush()
         self.log(f"{record['method']:>16}: density {record['density']:.4f}  seed {record['seed']}  "
-                 f"test accuracy {record['test_accuracy']:.4f}  "
+                 f"{accuracy_text(record)}  "
                  f"gzip .tflite {record['tflite_gzip_bytes']} bytes")
 
     # IMP beside -------------------------------------------------------------
@@ -304,7 +330,8 @@ class TfmotBaseline(Procedure):
         path = self.config.imp_workdir
         theirs = self.imp["config"]
         imp = Workdir.existing(path, "imp_workdir")
-        tickets = sorted((r for r in self.imp["rounds"] if not r.get("control")),
+        tickets = sorted((r for r in self.imp["rounds"]
+                          if not r.get("control") and status(r) != SKIPPED),
                          key=lambda r: r["round"])
         chosen = {0: None}
         for target in self.config.densities:
@@ -326,6 +353,8 @@ class TfmotBaseline(Procedure):
                 "density": record["density"],
                 "seed": seed,
                 "round": rnd,
+                "status": status(record),
+                "diverged_at_iteration": record.get("diverged_at_iteration"),
                 **{k: record[k] for k in IMP_FIELDS},
                 "total_wall_time_s": sum(r["wall_time_s"] for r in tickets if r["round"] <= rnd),
                 **deploy.beside(deploy.compressed_sizes(model), dense),

@@ -64,7 +64,8 @@ def _top_k(scores, alive, k):
 def _check_fraction(value, argument):
     values = value.values() if isinstance(value, dict) else [value]
     for v in values:
-        if not isinstance(v, numbers.Real) or not 0.0 <= v <= 1.0:
+        # True would pass as 1.0 (prune everything): a bool is not an amount.
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0.0 <= v <= 1.0:
             raise ValueError(f"{argument}: expected a fraction in [0, 1], got {v!r}.")
 
 
@@ -82,7 +83,7 @@ def prune(model, amount=None, *, density=None, scope="global", criterion="magnit
         (or ``density``) together; ``"layerwise"`` ranks within each kernel.
       criterion: a :class:`~lth_keras.pruning.criteria.Criterion` or a
         registered name (default ``"magnitude"``).
-      exclude: layer names or weight paths never to prune.
+      exclude: layer names or weight paths never to prune (one, or a list).
 
     Returns:
       The new mask set ``{path: 0/1 array}``.
@@ -96,6 +97,8 @@ def prune(model, amount=None, *, density=None, scope="global", criterion="magnit
         raise ValueError(f"scope: expected one of {SCOPES}, got {scope!r}.")
     argument, value = ("amount", amount) if amount is not None else ("density", density)
     _check_fraction(value, argument)
+    # One name is one entry: "d1" is never the layers "d" and "1".
+    exclude = (exclude,) if isinstance(exclude, str) else tuple(exclude)
     targets = prunable_weights(model)
     names = {t.layer.name for t in targets} | {t.path for t in targets}
     unknown = [e for e in exclude if e not in names]

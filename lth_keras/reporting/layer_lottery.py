@@ -62,7 +62,8 @@ def plot_layer_lottery(summary, path_of, title):
         ax.set_ylabel(label)
         ax.set_title(title, fontsize=9)
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7)
+        if ax.get_legend_handles_labels()[0]:  # nothing measured: no legend
+            ax.legend(fontsize=7)
         fig.tight_layout()
         fig.savefig(path_of(name), dpi=120)
         plt.close(fig)

@@ -1,4 +1,8 @@
-"""Standard plots of results records (matplotlib, no display needed)."""
+"""Standard plots of results records (matplotlib, no display needed).
+
+A value that could not be measured (None: a diverged or skipped stage) is
+left out of every plot, never drawn as zero.
+"""
 
 import matplotlib
 
@@ -51,8 +55,12 @@ def _shrinking_x(records, path, group_by, x, x_scale, x_label, title, y):
 def instability_curves(records, path, title=""):
     """Error against the interpolation alpha (Frankle et al. 2020, Figure 1):
     one panel per network (round), one line per rewind iteration k; records
-    of the same round and k (several seeds) are averaged."""
+    of the same round and k (several seeds) are averaged; records without a
+    measured path (a copy diverged) are left out."""
+    records = [r for r in records if r.get("errors") is not None]
     rounds = sorted({r["round"] for r in records})
+    if not rounds:
+        return
     fig, axes = plt.subplots(1, len(rounds), figsize=(4 * len(rounds), 3.5), squeeze=False)
     for ax, round_index in zip(axes[0], rounds):
         mine = [r for r in records if r["round"] == round_index]
@@ -89,12 +97,13 @@ def accuracy_vs_sparsity(rows, path, group_by="method", panel_by="sanity", title
             if str(r.get(panel_by)) == panel:
                 groups.setdefault(str(r.get(group_by)), []).append(r)
         for name, rs in groups.items():
-            rs = sorted(rs, key=lambda r: r["sparsity"])
+            rs = sorted((r for r in rs if r.get(f"{y}_mean") is not None),
+                        key=lambda r: r["sparsity"])
             ax.errorbar([100 * (1 - r["sparsity"]) for r in rs],
                         [100 * r[f"{y}_mean"] for r in rs],
                         yerr=[100 * (r[f"{y}_std"] or 0.0) for r in rs],
                         marker="o", capsize=3, label=name)
-        if reference is not None:
+        if reference is not None and reference.get(f"{y}_mean") is not None:
             ax.axhline(100 * reference[f"{y}_mean"], color="black", linestyle="--",
                        label=str(reference.get(group_by)))
         ax.set_xscale("log")
@@ -106,7 +115,8 @@ def accuracy_vs_sparsity(rows, path, group_by="method", panel_by="sanity", title
         ax.set_title(f"{panel_by}: {panel}")
         ax.grid(True, alpha=0.3)
     axes[0][0].set_ylabel(y.replace("_", " ") + " (%)")
-    axes[0][-1].legend(fontsize="small")
+    if axes[0][-1].get_legend_handles_labels()[0]:  # nothing measured: no legend
+        axes[0][-1].legend(fontsize="small")
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -19,6 +19,7 @@ run did not record are the architecture's dense count / theoretical speed-up.
 
 import csv
 import glob
+import io
 import math
 import os
 
@@ -28,6 +29,8 @@ from lth_keras.procedures import PROCEDURES
 from lth_keras.reporting import plots
 from lth_keras.runs import layout
 from lth_keras.runs.results import read_results
+from lth_keras.runs.files import UnsafeLinkError, staged
+from lth_keras.runs.workdir import write_text
 
 # The setting and sort key of the dense baseline row, which heads each table.
 DENSE = ("dense", "", -math.inf)
@@ -82,11 +85,26 @@ def _scalars(record):
     return {k: v for k, v in record.items() if not isinstance(v, (dict, list))}
 
 
+def _read(path, flag):
+    """A results.json, or one line naming ``flag`` and the file."""
+    try:
+        results = read_results(path)
+    except ValueError as error:
+        raise ValueError(f"--{flag}: {path} holds no valid {layout.RESULTS} ({error}).") from None
+    except OSError as error:
+        raise ValueError(f"--{flag}: cannot read {error.filename or path}: "
+                         f"{error.strerror or error}.") from None
+    if not isinstance(results, dict) or not isinstance(results.get("config"), dict):
+        raise ValueError(f"--{flag}: {path} holds no run's {layout.RESULTS} "
+                         "(a JSON object with a 'config').")
+    return results
+
+
 class Run:
     """One run directory: its configuration and records, evaluation joined."""
 
     def __init__(self, path, evaluation="evaluation"):
-        results = read_results(path)
+        results = _read(path, "workdirs")
         keys = [k for k in results if k != "config" and isinstance(results[k], list)]
         if len(keys) != 1:
             raise ValueError(f"workdirs: {path}/results.json should hold one list of records "
@@ -104,7 +122,7 @@ class Run:
         self.evaluation_config = None
         evaluated = os.path.join(path, evaluation, layout.RESULTS)
         if os.path.exists(evaluated):
-            self._join(read_results(evaluated))
+            self._join(_read(evaluated, "evaluation"))
         self._fill_multiply_adds()
 
     def _join(self, evaluation):
@@ -196,6 +214,7 @@ def rows(runs, metrics=METRICS):
                "order": group["order"], "n": len(group["records"])}
         for name, _, _ in metrics:
             row[name] = _stats([r.get(name) for r in group["records"]])
+        row["status"] = _status(group["records"])
         out.append(row)
     # Dense first, then each experiment's tickets before its controls.
     out.sort(key=lambda r: (r["table"], r["series"] != "dense", r["experiment"],
@@ -216,7 +235,8 @@ def instability_rows(runs):
         row = {"table": table, "experiment": "instability", "series": f"round {round_index}",
                "setting": f"k = {k}", "n": len(records), "records": records}
         for name, _, _ in INSTABILITY_METRICS:
-            row[name] = _stats([float(r.get(name)) for r in records])
+            row[name] = _stats([r.get(name) for r in records])
+        row["status"] = _status(records)
         out.append(row)
     return out
 
@@ -231,29 +251,45 @@ def _cell(stat, spec):
     return text + (f" ± {format(std * scale, spec)}" if n > 1 else "")
 
 
+def _status(records):
+    """"ok", or how many of the row's runs diverged or were skipped (their
+    metrics are missing from the means: each cell's own n is then shown)."""
+    counts = {}
+    for r in records:
+        status = r.get("status") or "ok"  # runs from before statuses were recorded
+        counts[status] = counts.get(status, 0) + 1
+    bad = [f"{n} of {len(records)} {s}" for s, n in sorted(counts.items()) if s != "ok"]
+    return ", ".join(bad) or "ok"
+
+
 def markdown_table(table_rows, metrics):
     shown = [(n, h, s) for n, h, s in metrics if any(r[n] is not None for r in table_rows)]
-    header = ["experiment", "series", "setting", "n"] + [h for _, h, _ in shown]
+    statuses = any(r.get("status", "ok") != "ok" for r in table_rows)
+    header = (["experiment", "series", "setting", "n"] + (["status"] if statuses else [])
+              + [h for _, h, _ in shown])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in table_rows:
         cells = [r["experiment"], r["series"], r["setting"], str(r["n"])]
-        cells += [_cell(r[n], s) for n, _, s in shown]
+        cells += [r["status"]] if statuses else []
+        cells += [_cell(r[n], s) + (f" (n={r[n][2]})" if statuses and r[n] and r[n][2] != r["n"]
+                                    else "") for n, _, s in shown]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def _write_csv(path, all_rows, metrics):
     names = [name for name, _, _ in metrics]
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["model", "dataset", "experiment", "series", "setting", "n"]
-                        + [f"{n}_{s}" for n in names for s in ("mean", "std")])
-        for r in all_rows:
-            values = []
-            for n in names:
-                stat = r.get(n)
-                values += ["", ""] if stat is None else [stat[0], stat[1]]
-            writer.writerow([*r["table"], r["experiment"], r["series"], r["setting"], r["n"], *values])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["model", "dataset", "experiment", "series", "setting", "n"]
+                    + [f"{n}_{s}" for n in names for s in ("mean", "std")])
+    for r in all_rows:
+        values = []
+        for n in names:
+            stat = r.get(n)
+            values += ["", ""] if stat is None else [stat[0], stat[1]]
+        writer.writerow([*r["table"], r["experiment"], r["series"], r["setting"], r["n"], *values])
+    write_text(path, buffer.getvalue())
 
 
 def _describe_evaluation(runs):
@@ -280,8 +316,22 @@ def _plot_name(kind, table):
 
 
 def write_report(runs, output, title="lth_keras report"):
-    """Writes ``report.md``, ``report.csv`` and the plots into ``output``; returns the markdown."""
-    os.makedirs(output, exist_ok=True)
+    """Writes ``report.md``, ``report.csv`` and the plots into ``output``; returns the
+    markdown. A ValueError naming --output if ``output`` cannot be written."""
+    try:
+        os.makedirs(output, exist_ok=True)
+        # Plotting writes by path: into a private folder, then each plot moved in atomically.
+        with staged(output) as folder:
+            return _write_report(runs, output, folder, title)
+    except UnsafeLinkError as error:
+        raise ValueError(f"--output: {error}") from None
+    except OSError as error:
+        where = f" ({error.filename})" if error.filename else ""
+        raise ValueError(f"--output: cannot write {output}: {error.strerror or error}"
+                         f"{where}.") from None
+
+
+def _write_report(runs, output, figures, title):
     table_rows = rows(runs)
     unstable_rows = instability_rows(runs)
     lines = [f"# {title}", "", "Runs: " + ", ".join(f"`{r.path}` ({r.key})" for r in runs), ""]
@@ -300,7 +350,7 @@ def write_report(runs, output, title="lth_keras report"):
             if kind == "accuracy_vs_flops" and not any(p["effective_multiply_adds"] for p in points):
                 continue
             name = _plot_name(kind, table)
-            plot(points, os.path.join(output, name), group_by="series",
+            plot(points, os.path.join(figures, name), group_by="series",
                  title=f"{table[0]} on {table[1]}")
             lines += [f"![{kind}]({name})", ""]
     for table in sorted({r["table"] for r in unstable_rows}):
@@ -311,11 +361,10 @@ def write_report(runs, output, title="lth_keras report"):
                   markdown_table(mine, INSTABILITY_METRICS), ""]
         name = _plot_name("instability", table)
         plots.instability_curves([rec for r in mine for rec in r["records"]],
-                                 os.path.join(output, name), title=f"{table[0]} on {table[1]}")
+                                 os.path.join(figures, name), title=f"{table[0]} on {table[1]}")
         lines += [f"![instability]({name})", ""]
     text = "\n".join(lines)
-    with open(os.path.join(output, "report.md"), "w") as f:
-        f.write(text)
+    write_text(os.path.join(output, "report.md"), text)
     known = {name for name, _, _ in METRICS}
     _write_csv(os.path.join(output, "report.csv"), table_rows + unstable_rows,
                METRICS + tuple(m for m in INSTABILITY_METRICS if m[0] not in known))

@@ -2,10 +2,11 @@
 
 Nothing else spells a path inside a run (as open_lth keeps its layout in
 ``LotteryDesc.run_path``). A *stage* is a tuple of folder names below the run
-directory; it is finished when its ``record.json`` exists.
+directory; it is finished when its ``record.json`` exists (and holds the
+SHA-256 of each file of the stage's folder, checked before it is trusted).
 
     run/
-      config.json  flags.txt  results.json  results.csv  <figures>.png
+      config.json  lth_keras.lock  flags.txt  results.json  results.csv  <figures>.png
       tensorboard/<stage name>/
       round_03/  record.json  masks.npz  initial.weights.h5  final.weights.h5
       round_03/reinit/  ...
@@ -20,6 +21,10 @@ SUMMARY_CSV = "summary.csv"
 SUMMARY_MD = "summary.md"
 TENSORBOARD = "tensorboard"
 WORKER_LOG = "worker.log"
+# Held (flock) by the one process that writes the run; holds its pid.
+LOCK = "lth_keras.lock"
+# Every temporary file or folder of a run starts so, with a random rest: never a fixed name.
+TEMPORARY_PREFIX = ".tmp_"
 
 # Files of a stage.
 RECORD = "record.json"

@@ -17,6 +17,9 @@ import math
 from lth_keras.metrics import multiply_adds
 
 BUDGETS = ("standard", "scratch_e", "scratch_b")
+# The longest training accepted (--iterations, or --epochs resolved): far
+# beyond any run, so that no iteration counter can overflow.
+MAX_ITERATIONS = 2**31 - 1
 
 
 def compute_factor(model):
@@ -49,9 +52,19 @@ def training_budget(name, config, model, max_factor=None):
 
 def resolve_iterations(config, data):
     """Total training iterations: ``--iterations``, or ``--epochs`` of the data
-    rounded to whole evaluation periods (so compiled steps stay long)."""
+    rounded to whole evaluation periods (so compiled steps stay long).
+
+    Raises ValueError for a ``--batch_size`` above the number of training
+    examples (the batches would silently be smaller), before any work.
+    """
+    if config.batch_size > data.num_train:
+        raise ValueError(f"--batch_size: {config.batch_size} is more than the {data.num_train} "
+                         f"training examples of {data.name!r}; expected at most {data.num_train}.")
     if config.iterations:
         return config.iterations
     steps_per_epoch = -(-data.num_train // config.batch_size)
     periods = max(1, int(round(config.epochs * steps_per_epoch / config.eval_every)))
+    if periods * config.eval_every > MAX_ITERATIONS:
+        raise ValueError(f"--epochs: {config.epochs:g} epochs of {data.num_train} examples are "
+                         f"more than {MAX_ITERATIONS} iterations.")
     return periods * config.eval_every

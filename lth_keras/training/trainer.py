@@ -6,6 +6,10 @@ iterations on the validation split. It tracks the early-stopping iteration
 (minimum validation loss, Frankle & Carbin 2019) and the test accuracy there
 and at the end. Optimizer state is reset at every call, as IMP retrains each
 round from scratch; the compiled step is reused, so rounds do not recompile.
+
+A training whose loss or weights stop being finite is stopped at once and
+returned as an outcome, ``status: "diverged"`` (see :meth:`Trainer.fit`),
+never raised: a study records it and goes on.
 """
 
 import math
@@ -14,12 +18,23 @@ import time
 import keras
 import tensorflow as tf
 
+from lth_keras.callbacks.divergence import Divergence, finite_weights
 from lth_keras.callbacks.early_stop import EarlyStopIteration
 from lth_keras.training.optimizers import LearningRate, make_optimizer
 
 
+# A training's status: finished normally, or stopped at a non-finite loss or weight.
+OK, DIVERGED = "ok", "diverged"
+
+
 def _loss():
     return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def _finite(value):
+    """``value`` as a float, or None if it is not finite (JSON has no NaN)."""
+    value = float(value)
+    return value if math.isfinite(value) else None
 
 
 class Trainer:
@@ -97,9 +112,24 @@ class Trainer:
             point's), instead of zeros.
 
         Returns:
-          A dict with ``early_stop_iteration``, ``test_accuracy_at_early_stop``,
+          A dict with ``status``, ``diverged_at_iteration``,
+          ``early_stop_iteration``, ``test_accuracy_at_early_stop``,
           ``test_accuracy``, ``test_loss``, ``validation_loss_min``,
           ``iterations`` and ``wall_time_s``.
+
+          ``status`` is ``"ok"``, or ``"diverged"`` when the training loss or
+          a weight stopped being finite: training then stops at once
+          (``iterations`` says where) and ``diverged_at_iteration`` is the
+          first iteration known non-finite, to the resolution of what is
+          checked: the end of the first compiled call (``steps_per_execution``
+          steps; one step under a ``tf.distribute`` strategy or the
+          multi-worker loop) whose training loss was not finite, or the first
+          evaluation (every ``eval_every`` iterations) at which a weight was
+          not. A diverged model's test loss and accuracy cannot be measured
+          (its logits are not finite): they are None. The early-stopping
+          iteration and the test accuracy there were measured before the
+          divergence and are kept (None if no validation loss was ever
+          finite), as is ``validation_loss_min``.
         """
         c = self.config
         end = c.iterations if end is None else end
@@ -119,8 +149,10 @@ class Trainer:
                 var.assign(value)
             self.model.optimizer.iterations.assign(start)
 
-        tracker = EarlyStopIteration(self._test, evaluate=self._evaluate)
-        all_callbacks = [tracker, *callbacks]
+        divergence = Divergence()
+        tracker = EarlyStopIteration(self._test, evaluate=self._evaluate,
+                                     measurable=lambda: not divergence.diverged)
+        all_callbacks = [divergence, tracker, *callbacks]
         if log_dir is not None:
             all_callbacks.append(keras.callbacks.TensorBoard(log_dir, profile_batch=0))
         train = self.data.train(c.batch_size, seed=data_seed).skip(start)
@@ -132,25 +164,34 @@ class Trainer:
             self.model.fit(train, steps_per_epoch=eval_every, epochs=full, verbose=0,
                            shuffle=False, validation_data=self._validation,
                            callbacks=all_callbacks)
-            if remainder:
+            if remainder and not divergence.diverged:
                 self.model.fit(train.skip(full * eval_every), steps_per_epoch=remainder,
                                initial_epoch=full, epochs=full + 1, verbose=0, shuffle=False,
                                validation_data=self._validation, callbacks=all_callbacks)
         wall = time.perf_counter() - began
-        test_loss, test_accuracy = self._evaluate(self._test)
+        test_loss = test_accuracy = None
+        if not divergence.diverged:
+            test_loss, test_accuracy = self._evaluate(self._test)
         return {
+            "status": DIVERGED if divergence.diverged else OK,
+            "diverged_at_iteration": divergence.iteration,
             "early_stop_iteration": tracker.best_iteration,
             "test_accuracy_at_early_stop": tracker.test_accuracy,
-            "test_accuracy": float(test_accuracy),
-            "test_loss": float(test_loss),
-            "validation_loss_min": tracker.best_loss,
+            "test_accuracy": None if test_accuracy is None else float(test_accuracy),
+            "test_loss": None if test_loss is None else _finite(test_loss),
+            "validation_loss_min": None if tracker.best_iteration is None else tracker.best_loss,
             "iterations": int(self.model.optimizer.iterations.numpy()),
             "wall_time_s": wall,
         }
 
     def evaluate(self, split="test"):
-        """``(loss, accuracy)`` of the model on a split."""
-        return self._evaluate(self._test if split == "test" else self._validation)
+        """``(loss, accuracy)`` of the model on a split; a loss that is not
+        finite is None, and both are None for a model whose weights are not
+        finite (a diverged one: its logits tell nothing)."""
+        if not finite_weights(self.model):
+            return None, None
+        loss, accuracy = self._evaluate(self._test if split == "test" else self._validation)
+        return _finite(loss), accuracy
 
     def _evaluate(self, dataset):
         if not self._multi_worker:
@@ -200,14 +241,20 @@ class Trainer:
     def _fit_multi_worker(self, train, periods, callbacks):
         callbacks = keras.callbacks.CallbackList(callbacks, model=self.model)
         iterator = iter(self.strategy.experimental_distribute_dataset(train))
+        self.model.stop_training = False
         callbacks.on_train_begin()
         for epoch, steps in enumerate(periods):
             callbacks.on_epoch_begin(epoch)
             for step in range(steps):
                 loss = self._train_step(iterator)
+                # The loss is reduced over every worker: all of them stop at the same step.
                 callbacks.on_train_batch_end(step, {"loss": float(loss)})
+                if self.model.stop_training:
+                    break
             val_loss, val_accuracy = self._evaluate(self._validation)
             callbacks.on_epoch_end(epoch, {"loss": float(loss), "val_loss": val_loss,
                                            "val_accuracy": val_accuracy})
+            if self.model.stop_training:
+                break
         callbacks.on_train_end()
 

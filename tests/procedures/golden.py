@@ -40,7 +40,7 @@ RUNS = (
       "--pruning_frequency=16", "--nojit_compile", "--imp_workdir={imp}"], "imp"),
 )
 # Fields that measure the machine, not the computation.
-VOLATILE = re.compile(r"time|speedup$|energy|emissions|power|process|^trial|_note$|cpu_")
+VOLATILE = re.compile(r"time|speedup$|energy|emissions|power|process|^trial|_note$|cpu_|^files$")
 
 
 def command(script, flags):

@@ -65,7 +65,9 @@ def _weights(path, model):
 
 @pytest.mark.parametrize("retrain", ["rewind", "lr_rewind", "finetune"])
 def test_retrain_modes_start_where_they_should(tmp_path, retrain):
-    imp, records = _run(tmp_path, retrain=retrain, rewind_iteration=32, rounds=1, controls=[])
+    # Finetuning rewinds nothing: a rewind iteration with it is refused.
+    k = 0 if retrain == "finetune" else 32
+    imp, records = _run(tmp_path, retrain=retrain, rewind_iteration=k, rounds=1, controls=[])
     path, model = imp.workdir.path, imp.model
     start = _weights(f"{path}/round_01/initial.weights.h5", model)
     origin = "rewind" if retrain == "rewind" else "final"

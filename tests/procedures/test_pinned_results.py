@@ -4,6 +4,11 @@ refactor (issue 11), to the bit: later refactors are held to it too.
 A digest changes only when results change. If a change is meant to change
 results, rerun ``python tests/procedures/golden.py /tmp/golden`` and pin the
 new digests here, saying why in the commit.
+
+Re-pinned for issue 12: every training's record gained ``status`` ("ok") and
+``diverged_at_iteration`` (null), and every configuration
+``stop_on_divergence`` (false); with those fields dropped, every command's
+canonical results are those of the previous release, to the bit.
 """
 
 import os
@@ -13,13 +18,13 @@ import pytest
 import golden
 
 PINNED = {
-    "imp": "156eea8ee37d23dd",
-    "prune_at_init": "a419c71ed8ed3a70",
-    "layer_lottery": "e04bcf3401ac1c93",
-    "instability": "afe72fb6f3f38541",
-    "evaluate": "976d9297a5c9aedd",
+    "imp": "f916153dd72f860b",
+    "prune_at_init": "ff5b90ab667a03a2",
+    "layer_lottery": "c555e406fee67cb7",
+    "instability": "e2c07168e4e849cb",
+    "evaluate": "604681747c125d09",
     "report": "5bb437aec964a7aa",
-    "tfmot_baseline": "670711946c08530b",
+    "tfmot_baseline": "7888a77d899eed6f",
 }
 
 

@@ -133,3 +133,26 @@ def test_layer_lottery_cells_and_unregistered_experiments(tmp_path):
         ("runs", "tfmot_polynomial", "target_density 0.2")]
     assert table[0]["test_accuracy"][0] == pytest.approx(0.91) and table[0]["n"] == 2
     assert table[1]["effective_multiply_adds"] == (70.0, 0.0, 1)
+
+
+def test_diverged_runs_are_shown_and_left_out_of_the_means(tmp_path):
+    for seed, (status, accuracy) in enumerate((("ok", 0.9), ("diverged", None), ("ok", 0.8))):
+        path = tmp_path / f"imp_{seed}"
+        path.mkdir()
+        write_results(str(path), {**CONFIG, "seed": seed}, [
+            {"round": 0, "control": None, "density": 1.0, "test_accuracy": accuracy,
+             "status": status}], "rounds", procedure="imp")
+    unstable = tmp_path / "inst"
+    unstable.mkdir()
+    write_results(str(unstable), {"training": CONFIG}, [
+        {"round": 0, "rewind_iteration": 0, "density": 1.0, "barrier": b, "max_error": b,
+         "stable": s, "status": st, "alphas": [0, 1], "errors": [0.1, 0.1]}
+        for b, s, st in ((0.01, True, "ok"), (None, None, "diverged"))], "instability",
+        procedure="instability")
+    found = find_runs([str(p) for p in sorted(tmp_path.iterdir())])
+    dense = row(rows(found), "imp", "dense")
+    assert dense["n"] == 3 and dense["status"] == "1 of 3 diverged"
+    assert dense["test_accuracy"] == pytest.approx((0.85, 0.0707107, 2), rel=1e-5)
+    text = write_report(found, str(tmp_path / "report"))
+    assert "| imp | dense |  | 3 | 1 of 3 diverged | 100.00 ± 0.00 | 85.00 ± 7.07 (n=2) |" in text
+    assert "| instability | round 0 | k = 0 | 2 | 1 of 2 diverged |" in text
