@@ -11,7 +11,7 @@ curves) into --output.
 import _startup  # noqa: F401  (first: quiet TensorFlow, repo on the path)
 from absl import app, flags  # noqa: E402
 
-from lth_keras.runs.flags import fail  # noqa: E402
+from lth_keras.runs.flags import fail, parse_flags  # noqa: E402
 
 flags.DEFINE_list("workdirs", [], "Run directories (or glob patterns) to gather.")
 flags.DEFINE_string("output", "report", "Directory the report is written to.")
@@ -37,4 +37,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

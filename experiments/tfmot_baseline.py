@@ -14,8 +14,9 @@ import _startup  # noqa: F401  (first: quiet TensorFlow, repo on the path)
 from absl import app  # noqa: E402
 
 from lth_keras.procedures.command import command  # noqa: E402
+from lth_keras.runs.flags import parse_flags  # noqa: E402
 
 main = command("tfmot_baseline")
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

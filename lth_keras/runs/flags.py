@@ -1,6 +1,7 @@
 """absl flags from a run-configuration dataclass, one flag per field."""
 
 import dataclasses
+import os
 import sys
 
 from absl import flags
@@ -48,3 +49,12 @@ def fail(program, message):
     """Prints one clear line for a bad flag and exits non-zero, before any work."""
     print(f"{program}: error: {message}", file=sys.stderr)
     sys.exit(2)
+
+
+def parse_flags(argv):
+    """absl's flag parsing, with a bad value reported in one line (absl's own
+    parser prints the error and a usage hint), exit status 2."""
+    try:
+        return flags.FLAGS(argv)
+    except flags.Error as error:
+        fail(os.path.basename(argv[0]), error)

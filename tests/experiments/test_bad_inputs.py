@@ -255,3 +255,14 @@ def test_real_command_lines_match_the_runner(command, name, tmp_path, tmp_path_f
     assert real.returncode == runner["code"] == 2
     assert real.stderr == runner["stderr"] and len(real.stderr.splitlines()) == 1
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("flag, named", [("--batch_size=1.5", "--batch_size"),
+                                         ("--nosuch_flag=1", "nosuch_flag")])
+def test_values_absl_cannot_parse_fail_in_one_line(flag, named, tmp_path):
+    real = subprocess.run([sys.executable, os.path.join(REPO, "experiments", "imp.py"), flag,
+                           f"--workdir={tmp_path}/run"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert real.returncode == 2
+    assert len(real.stderr.splitlines()) == 1 and named in real.stderr, real.stderr
+    assert os.listdir(tmp_path) == []
