@@ -259,6 +259,9 @@ class IMP(Procedure):
                  f"(early stop {'-' if early is None else format(early, '.4f')} "
                  f"at iteration {record['early_stop_iteration']})")
 
+    def table_rows(self, records):
+        return [{**r, "control": r["control"] or "ticket"} for r in records]
+
     def write_figures(self, records):
         named = [{**r, "control": r["control"] or "ticket"} for r in records]
         plots.accuracy_vs_density(named, self.figure("accuracy_vs_density"), group_by="control",
