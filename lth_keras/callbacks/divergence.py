@@ -13,18 +13,17 @@ def finite_weights(model):
 
 
 class Divergence(keras.callbacks.Callback):
-    """Stops training at the first non-finite training loss or weight.
+    """Stops training at the first evaluation whose training loss or weights
+    are not finite.
 
-    Like ``keras.callbacks.TerminateOnNaN``, it reads the loss ``fit`` already
-    reports after every compiled call (``steps_per_execution`` steps; Keras'
-    loss there is the mean since the evaluation period began, so one
-    non-finite step keeps it non-finite), which costs nothing more; weights
-    are checked once per evaluation period, at its end.
+    It runs once per evaluation period, where the trainer already syncs with
+    the host, so a training step costs what it did: no batch hook, which would
+    make Keras copy the logs back after every compiled call. The period's loss
+    is Keras' running mean, so one non-finite step keeps it non-finite.
 
     Attributes:
-      iteration: the optimizer iteration at which divergence was first seen
-        (None: it was not): the end of the first compiled call whose loss was
-        not finite, or the first evaluation at which a weight was not.
+      iteration: the optimizer iteration of the evaluation at which divergence
+        was first seen (None: it was not).
       cause: ``"loss"`` or ``"weights"``, what was seen first.
     """
 
@@ -37,13 +36,13 @@ class Divergence(keras.callbacks.Callback):
     def diverged(self):
         return self.iteration is not None
 
-    def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if not self.diverged and loss is not None and not math.isfinite(float(loss)):
-            self._stop("loss")
-
     def on_epoch_end(self, epoch, logs=None):
-        if not self.diverged and not finite_weights(self.model):
+        if self.diverged:
+            return
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self._stop("loss")
+        elif not finite_weights(self.model):
             self._stop("weights")
 
     def _stop(self, cause):

@@ -106,11 +106,14 @@ class Procedure:
         ``--stop_on_divergence`` the study stops after the first diverged stage
         (a rerun stops there again)."""
         self.workdir.commit()  # the setup succeeded: the directory is now this run's
+        stops = getattr(self.config, "stop_on_divergence", False)
         for stage in self.stages():
-            if self.workdir.finished(*stage):
+            if not self.workdir.finished(*stage):
+                record = self.finish(stage, self.run_stage(stage))
+            elif stops:  # a rerun of a stopped study stops at the same stage
                 record = self.workdir.record(*stage)
             else:
-                record = self.finish(stage, self.run_stage(stage))
+                continue
             if self.stops_at(stage, record):
                 break
         self.save_results()

@@ -7,7 +7,7 @@ iterations on the validation split. It tracks the early-stopping iteration
 and at the end. Optimizer state is reset at every call, as IMP retrains each
 round from scratch; the compiled step is reused, so rounds do not recompile.
 
-A training whose loss or weights stop being finite is stopped at once and
+A training whose loss or weights stop being finite is stopped at the next evaluation and
 returned as an outcome, ``status: "diverged"`` (see :meth:`Trainer.fit`),
 never raised: a study records it and goes on.
 """
@@ -118,14 +118,11 @@ class Trainer:
           ``iterations`` and ``wall_time_s``.
 
           ``status`` is ``"ok"``, or ``"diverged"`` when the training loss or
-          a weight stopped being finite: training then stops at once
-          (``iterations`` says where) and ``diverged_at_iteration`` is the
-          first iteration known non-finite, to the resolution of what is
-          checked: the end of the first compiled call (``steps_per_execution``
-          steps; one step under a ``tf.distribute`` strategy or the
-          multi-worker loop) whose training loss was not finite, or the first
-          evaluation (every ``eval_every`` iterations) at which a weight was
-          not. A diverged model's test loss and accuracy cannot be measured
+          a weight stopped being finite: training stops at the evaluation
+          (every ``eval_every`` iterations) that first sees it, and
+          ``diverged_at_iteration`` (= ``iterations``) is that evaluation's
+          iteration: the period's mean training loss or a weight was not
+          finite. A diverged model's test loss and accuracy cannot be measured
           (its logits are not finite): they are None. The early-stopping
           iteration and the test accuracy there were measured before the
           divergence and are kept (None if no validation loss was ever
@@ -247,14 +244,11 @@ class Trainer:
             callbacks.on_epoch_begin(epoch)
             for step in range(steps):
                 loss = self._train_step(iterator)
-                # The loss is reduced over every worker: all of them stop at the same step.
                 callbacks.on_train_batch_end(step, {"loss": float(loss)})
-                if self.model.stop_training:
-                    break
             val_loss, val_accuracy = self._evaluate(self._validation)
             callbacks.on_epoch_end(epoch, {"loss": float(loss), "val_loss": val_loss,
                                            "val_accuracy": val_accuracy})
-            if self.model.stop_training:
+            if self.model.stop_training:  # the loss is reduced over workers: all stop here
                 break
         callbacks.on_train_end()
 
